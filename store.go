@@ -1,0 +1,107 @@
+package sessions
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Store keeps session records on the server. The middleware is its only
+// caller; applications pick a store and hand it to Middleware.
+//
+// A store never sees a session token. Every method takes the record's id: the
+// lowercase hex SHA-256 digest of the token, 64 characters, so a dump of the
+// store yields no live token.
+//
+// Implementations must be safe for concurrent use. Every method receives the
+// request's context and should give up when it is done. Package sessionstest
+// holds a conformance suite that every Store should pass.
+type Store interface {
+	// Load returns the record stored under id. A record that is missing,
+	// expired (Expires is not after the current time) or malformed is
+	// reported as found == false with a nil error: not found is a result.
+	// A non-nil error means the store could not answer; it should wrap
+	// ErrUnavailable when the store could not be reached.
+	//
+	// The caller treats the returned Values as read-only, so a store may
+	// hand out a map it keeps no other reference to without copying.
+	Load(ctx context.Context, id string) (rec Record, found bool, err error)
+
+	// Save applies ch to the record stored under id, atomically: either all
+	// of the change is applied or none of it.
+	//
+	// With ch.New the record is created, replacing any record under id.
+	// Without it the record must already exist and not be expired; if it
+	// does not, Save changes nothing and returns an error wrapping
+	// ErrInterrupted, so that a session deleted by a concurrent request is
+	// never brought back from a partial change.
+	//
+	// Keys in ch.Incr are incremented in the store itself, starting from 0
+	// when absent, so that concurrent increments are never lost. Incrementing
+	// a value that is not an integer fails with an error wrapping
+	// ErrNotInteger.
+	Save(ctx context.Context, id string, ch Change) error
+
+	// Delete removes the record stored under id. Deleting a missing record
+	// is not an error.
+	Delete(ctx context.Context, id string) error
+
+	// Touch moves the expiry of an existing record to expires without
+	// rewriting its values; it is how an idle timeout is refreshed. Touching
+	// a missing record is not an error and creates nothing.
+	Touch(ctx context.Context, id string, expires time.Time) error
+}
+
+// Record is a session as a Store holds it.
+type Record struct {
+	// Values maps each session key to its value encoded as JSON text.
+	Values map[string]string
+	// UUID is the session's public handle (see Session.UUID).
+	UUID string
+	// Created is when the session was first saved; CycleKey keeps it.
+	Created time.Time
+	// Saved is when the session was last saved.
+	Saved time.Time
+	// Expires is when the store must forget the record.
+	Expires time.Time
+	// Expiry is the session's own expiry policy set by Session.SetExpiry:
+	// 0 follows the middleware's settings, a positive duration is an
+	// inactivity age, and a negative one means "expire at browser close".
+	Expiry time.Duration
+}
+
+// Change is what one request did to a session: a delta, not a copy, so that
+// concurrent requests that change different keys all persist. A key appears
+// in at most one of Set, Delete and Incr.
+type Change struct {
+	// New creates the record instead of updating it.
+	New bool
+	// Set maps keys to their new values, encoded as JSON text.
+	Set map[string]string
+	// Delete lists the keys to remove.
+	Delete []string
+	// Incr maps keys to the amounts to add to their integer values.
+	Incr map[string]int64
+	// UUID and Created are written only when New is set.
+	UUID    string
+	Created time.Time
+	// Saved, Expires and Expiry replace the record's fields on every save.
+	Saved   time.Time
+	Expires time.Time
+	Expiry  time.Duration
+}
+
+// Errors that stores return (wrapped) and the middleware classifies with
+// errors.Is. The default error handler answers ErrUnavailable with 503
+// Service Unavailable, ErrInterrupted with 400 Bad Request and anything
+// else with 500 Internal Server Error.
+var (
+	// ErrUnavailable means the store could not be reached.
+	ErrUnavailable = errors.New("sessions: session store unavailable")
+	// ErrInterrupted means the session was deleted (by a concurrent logout,
+	// key rotation or expiry) while this request was changing it; the change
+	// was not saved. It is Django's SessionInterrupted.
+	ErrInterrupted = errors.New("sessions: the session was deleted before the request finished; the change was not saved")
+	// ErrNotInteger means Incr was applied to a value that is not an integer.
+	ErrNotInteger = errors.New("sessions: value is not an integer")
+)

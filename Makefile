@@ -1,0 +1,20 @@
+# The whole test suite runs against real services: `make test` installs
+# redis-server from Debian's packages when it is missing.
+SHELL := /bin/bash
+GO ?= go
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: test vet redis-server
+
+test: vet redis-server
+	$(GO) test -race -count=1 ./...
+
+vet:
+	@unformatted=$$(gofmt -l . ); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./... ./_example/...
+	$(GO) build -o /dev/null ./_example
+
+# redis-server (and redis-cli, for the cluster tests) from Debian's packages.
+redis-server:
+	@command -v redis-server >/dev/null && command -v redis-cli >/dev/null || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }

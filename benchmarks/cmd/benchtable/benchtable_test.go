@@ -1,0 +1,84 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+const sample = `goos: linux
+BenchmarkCounter/bare-2         	  244310	      1000 ns/op	    1367 B/op	      11 allocs/op
+BenchmarkCounter/scs-memory-2   	   17205	     20000 ns/op	   13314 B/op	     261 allocs/op
+BenchmarkCounter/ours-memory-2  	   17205	      4000 ns/op	     500 B/op	      20 allocs/op
+BenchmarkCounter/bare-2         	  244310	      3000 ns/op	    1367 B/op	      11 allocs/op
+BenchmarkCounter/scs-memory-2   	   17205	     22000 ns/op	   13314 B/op	     261 allocs/op
+BenchmarkCounter/ours-memory-2  	   17205	      5000 ns/op	     500 B/op	      20 allocs/op
+BenchmarkCounter/bare-2         	  244310	      2000 ns/op	    1367 B/op	      11 allocs/op
+BenchmarkCounter/scs-memory-2   	   17205	     21000 ns/op	   13314 B/op	     261 allocs/op
+BenchmarkCounter/ours-memory-2  	   17205	      5000 ns/op	     500 B/op	      20 allocs/op
+BenchmarkRead/scs-redis-2       	   10000	    102253 ns/op	         1.000 cmds/op	         1.000 rtt/op	   10904 B/op	     218 allocs/op
+BenchmarkMemoryStore/1000000-2  	       1	 900000000 ns/op	       250.0 B/session
+--- some log line
+PASS
+`
+
+func TestParseMedians(t *testing.T) {
+	res, err := parse(strings.NewReader(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, unit string
+		want       float64
+		samples    int
+	}{
+		{"Counter/bare", "ns/op", 2000, 3},
+		{"Counter/scs-memory", "ns/op", 21000, 3},
+		{"Counter/ours-memory", "allocs/op", 20, 3},
+		{"Read/scs-redis", "rtt/op", 1, 1},
+		{"Read/scs-redis", "B/op", 10904, 1},
+		{"MemoryStore/1000000", "B/session", 250, 1},
+	}
+	for _, tt := range tests {
+		got, ok := res.lookup(tt.name, tt.unit)
+		if !ok || got != tt.want {
+			t.Errorf("%s %s: median %v (found %v), want %v", tt.name, tt.unit, got, ok, tt.want)
+		}
+		if n := len(res.by[tt.name][tt.unit]); n != tt.samples {
+			t.Errorf("%s %s: %d samples, want %d", tt.name, tt.unit, n, tt.samples)
+		}
+	}
+	if got, want := strings.Join(res.names, ","), "Counter/bare,Counter/scs-memory,Counter/ours-memory,Read/scs-redis,MemoryStore/1000000"; got != want {
+		t.Errorf("names %s, want %s", got, want)
+	}
+}
+
+func TestMedianOfEvenCount(t *testing.T) {
+	s := samples{"ns/op": {4, 1, 3, 2}}
+	if m, _ := s.median("ns/op"); m != 2.5 {
+		t.Fatalf("median %v, want 2.5", m)
+	}
+	if d := s.spread("ns/op"); d != 0.6 {
+		t.Fatalf("spread %v, want 0.6", d)
+	}
+}
+
+func TestTablesAndTargets(t *testing.T) {
+	res, err := parse(strings.NewReader(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	writeTables(&out, res)
+	writeTargets(&out, res)
+	for _, want := range []string{
+		"| ours-memory | 5.00 µs | 20% | 2.50× | 500 | 20 |",
+		"| Counter, memory: ≥ 4× faster than the faster peer, ≤ ¼ of its allocs | 4.2× faster than scs-memory (5.00 µs vs 21.0 µs), 20 vs 261 allocs | met |",
+		"| Memory: ≤ 300 B per session (≤ 300 MB per million) | 250 B per session (MemoryStore/1000000) | met |",
+		"| Read, redis: 1 round trip | — | not measured |",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}

@@ -1,0 +1,180 @@
+package benchmarks
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	redigo "github.com/gomodule/redigo/redis"
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// wire counts the round trips made over the connections it dials: a round
+// trip is a burst of writes followed by a read, so a pipeline or a
+// MULTI…EXEC sent in one flush counts once, and a pool's hidden PING on
+// borrow counts too. Counting at the socket gives one yardstick for go-redis
+// and redigo alike.
+type wire struct {
+	trips atomic.Int64
+}
+
+func (w *wire) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return &countedConn{Conn: c, wire: w}, nil
+}
+
+// countedConn is used by one goroutine at a time, as both clients do with a
+// pooled connection, so its state needs no lock.
+type countedConn struct {
+	net.Conn
+	wire    *wire
+	sending bool
+}
+
+func (c *countedConn) Write(p []byte) (int, error) {
+	if !c.sending {
+		c.sending = true
+		c.wire.trips.Add(1)
+	}
+	return c.Conn.Write(p)
+}
+
+func (c *countedConn) Read(p []byte) (int, error) {
+	c.sending = false
+	return c.Conn.Read(p)
+}
+
+// NetConn hands go-redis the socket underneath, so its pool health check
+// peeks at the real connection just as it does without the counter.
+func (c *countedConn) NetConn() net.Conn { return c.Conn }
+
+// redisEnv is one system's view of the shared Redis server: its clients dial
+// through w, and commands reads the server's own tally.
+type redisEnv struct {
+	addr string
+	w    wire
+}
+
+func newRedisEnv(tb testing.TB) *redisEnv {
+	return &redisEnv{addr: needRedis(tb)}
+}
+
+// goRedis returns a go-redis client with default settings but for the
+// counting dialer. It has made its first connection, so the handshake
+// (HELLO, CLIENT SETINFO) is not counted against the first request.
+func (e *redisEnv) goRedis(tb testing.TB) *goredis.Client {
+	c := goredis.NewClient(&goredis.Options{Addr: e.addr, Dialer: e.w.dial})
+	tb.Cleanup(func() { c.Close() })
+	if err := c.Ping(context.Background()).Err(); err != nil {
+		tb.Fatalf("go-redis: %v", err)
+	}
+	return c
+}
+
+// redigoDial opens a redigo connection through the counting dialer.
+func (e *redisEnv) redigoDial() (redigo.Conn, error) {
+	return redigo.Dial("tcp", e.addr, redigo.DialContextFunc(e.w.dial))
+}
+
+// scsPool is the pool scs's README builds for its redisstore.
+func (e *redisEnv) scsPool(tb testing.TB) *redigo.Pool {
+	p := &redigo.Pool{MaxIdle: poolSize, Dial: e.redigoDial}
+	tb.Cleanup(func() { p.Close() })
+	return p
+}
+
+// rediStorePool is the pool that gin-contrib's redis.NewStore builds through
+// boj/redistore.NewRediStore, PING on every borrow included; only the
+// dialer differs, so its round trips can be counted.
+func (e *redisEnv) rediStorePool(tb testing.TB) *redigo.Pool {
+	p := &redigo.Pool{
+		MaxIdle:     poolSize,
+		IdleTimeout: 240 * time.Second,
+		TestOnBorrow: func(c redigo.Conn, t time.Time) error {
+			_, err := c.Do("PING")
+			return err
+		},
+		Dial: e.redigoDial,
+	}
+	tb.Cleanup(func() { p.Close() })
+	return p
+}
+
+// poolSize is the idle pool size given to the redigo pools: the size
+// gin-contrib's examples use.
+const poolSize = 10
+
+// tally is a snapshot of the counters of one redisEnv.
+type tally struct {
+	trips, commands int64
+}
+
+// snapshot reads the counters; on a nil env (a memory store) it reads zero.
+func (e *redisEnv) snapshot(tb testing.TB) tally {
+	if e == nil {
+		return tally{}
+	}
+	return tally{trips: e.w.trips.Load(), commands: serverCommands(tb, e.addr)}
+}
+
+// serverCommands sums the calls of every command in INFO commandstats but
+// INFO itself, over a connection of its own that the round-trip counter does
+// not see. Commands run inside MULTI…EXEC or a script count one by one.
+func serverCommands(tb testing.TB, addr string) int64 {
+	tb.Helper()
+	c, err := redigo.Dial("tcp", addr)
+	if err != nil {
+		tb.Fatalf("INFO commandstats: %v", err)
+	}
+	defer c.Close()
+	info, err := redigo.String(c.Do("INFO", "commandstats"))
+	if err != nil {
+		tb.Fatalf("INFO commandstats: %v", err)
+	}
+	n, err := sumCalls(info)
+	if err != nil {
+		tb.Fatalf("INFO commandstats: %v", err)
+	}
+	return n
+}
+
+// sumCalls parses lines such as "cmdstat_get:calls=5,usec=12,…".
+func sumCalls(info string) (int64, error) {
+	var total int64
+	sc := bufio.NewScanner(strings.NewReader(info))
+	for sc.Scan() {
+		name, fields, ok := strings.Cut(strings.TrimSpace(sc.Text()), ":")
+		if !ok || !strings.HasPrefix(name, "cmdstat_") || name == "cmdstat_info" {
+			continue
+		}
+		for _, f := range strings.Split(fields, ",") {
+			if v, ok := strings.CutPrefix(f, "calls="); ok {
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil {
+					return 0, err
+				}
+				total += n
+			}
+		}
+	}
+	return total, sc.Err()
+}
+
+// report adds the Redis metrics of a run on sys: round trips and server
+// commands per request.
+func report(b *testing.B, sys system, res result) {
+	if !sys.redis || res.n == 0 {
+		return
+	}
+	b.ReportMetric(float64(res.redis.trips)/float64(res.n), "rtt/op")
+	b.ReportMetric(float64(res.redis.commands)/float64(res.n), "cmds/op")
+}

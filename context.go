@@ -97,8 +97,8 @@ type Session struct {
 
 	expiry   time.Duration // the session's policy, as Record.Expiry
 	accessed bool
-	modified bool // changed during this request (Django's modified)
-	pending  bool // changed since the last save
+	modified bool     // changed during this request (Django's modified)
+	pending  bool     // changed since the last save
 	cycled   bool     // CycleKey: save under a new token
 	oldIDs   []string // records to delete on commit (Flush, CycleKey)
 	err      error    // first failure; the commit reports it

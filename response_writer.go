@@ -23,10 +23,10 @@ type sessionWriter struct {
 type writerState uint8
 
 const (
-	statePending   writerState = iota // nothing committed yet
-	stateHandling                     // the error handler is writing its answer
-	stateDone                         // committed; writes pass through
-	stateReplaced                     // the error handler answered; the handler's writes are dropped
+	statePending  writerState = iota // nothing committed yet
+	stateHandling                    // the error handler is writing its answer
+	stateDone                        // committed; writes pass through
+	stateReplaced                    // the error handler answered; the handler's writes are dropped
 )
 
 var _ gin.ResponseWriter = (*sessionWriter)(nil)

@@ -1,13 +1,16 @@
 package sessions_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -85,4 +88,147 @@ func newEngine(store sessions.Store, opts []sessions.Option, setup func(r *gin.E
 // setCookies returns the response's Set-Cookie headers.
 func setCookies(rec *httptest.ResponseRecorder) []string {
 	return rec.Result().Header.Values("Set-Cookie")
+}
+
+// countingStore is a real store that also counts the calls it receives and
+// remembers the ids it was given.
+type countingStore struct {
+	sessions.Store
+	mu                           sync.Mutex
+	loads, saves, deletes, touch int
+	ids                          []string
+}
+
+func (s *countingStore) note(id string, n *int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	*n++
+	s.ids = append(s.ids, id)
+}
+
+func (s *countingStore) Load(ctx context.Context, id string) (sessions.Record, bool, error) {
+	s.note(id, &s.loads)
+	return s.Store.Load(ctx, id)
+}
+
+func (s *countingStore) Save(ctx context.Context, id string, ch sessions.Change) error {
+	s.note(id, &s.saves)
+	return s.Store.Save(ctx, id, ch)
+}
+
+func (s *countingStore) Delete(ctx context.Context, id string) error {
+	s.note(id, &s.deletes)
+	return s.Store.Delete(ctx, id)
+}
+
+func (s *countingStore) Touch(ctx context.Context, id string, expires time.Time) error {
+	s.note(id, &s.touch)
+	return s.Store.Touch(ctx, id, expires)
+}
+
+// calls returns the number of calls of each kind so far.
+func (s *countingStore) calls() (loads, saves, deletes, touches int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.loads, s.saves, s.deletes, s.touch
+}
+
+// failingStore is a real store whose saves (and optionally loads) fail with
+// the given error, as a store that is down or broken would.
+type failingStore struct {
+	sessions.Store
+	saveErr, loadErr error
+}
+
+func (s *failingStore) Load(ctx context.Context, id string) (sessions.Record, bool, error) {
+	if s.loadErr != nil {
+		return sessions.Record{}, false, s.loadErr
+	}
+	return s.Store.Load(ctx, id)
+}
+
+func (s *failingStore) Save(ctx context.Context, id string, ch sessions.Change) error {
+	if s.saveErr != nil {
+		return s.saveErr
+	}
+	return s.Store.Save(ctx, id, ch)
+}
+
+// clock is a settable time source shared by the middleware and the store.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock { return &clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// clockedStore returns a memory store and a middleware option that share a
+// settable clock.
+func clockedStore(t *testing.T) (*sessions.MemoryStore, *clock, sessions.Option) {
+	st := newMemoryStore(t)
+	clk := newClock()
+	sessions.SetMemoryClock(st, clk.Now)
+	return st, clk, sessions.WithClock(clk.Now)
+}
+
+// kvRoutes adds the routes most tests use: /set?k=…&v=… stores a string,
+// /get?k=… prints it (or "<none>"), /touch reads nothing but the session's
+// emptiness, /none never touches the session.
+func kvRoutes(r *gin.Engine) {
+	r.GET("/set", func(c *gin.Context) {
+		sessions.Default(c).Set(c.Query("k"), c.Query("v"))
+		c.String(http.StatusOK, "ok")
+	})
+	r.GET("/get", func(c *gin.Context) {
+		c.String(http.StatusOK, "%v", sessions.Default(c).Get(c.Query("k"), "<none>"))
+	})
+	r.GET("/del", func(c *gin.Context) {
+		sessions.Default(c).Delete(c.Query("k"))
+		c.String(http.StatusOK, "ok")
+	})
+	r.GET("/clear", func(c *gin.Context) {
+		sessions.Default(c).Clear()
+		c.String(http.StatusOK, "ok")
+	})
+	r.GET("/flush", func(c *gin.Context) {
+		sessions.Default(c).Flush()
+		c.String(http.StatusOK, "ok")
+	})
+	r.GET("/cycle", func(c *gin.Context) {
+		sessions.Default(c).CycleKey()
+		c.String(http.StatusOK, "ok")
+	})
+	r.GET("/none", func(c *gin.Context) {
+		c.String(http.StatusOK, "plain")
+	})
+}
+
+// cookieHeader returns the single Set-Cookie header of rec, failing the
+// test when there is not exactly one.
+func cookieHeader(t *testing.T, rec *httptest.ResponseRecorder) string {
+	t.Helper()
+	sc := setCookies(rec)
+	if len(sc) != 1 {
+		t.Fatalf("Set-Cookie headers = %q, want exactly one", sc)
+	}
+	return sc[0]
+}
+
+// tokenOf extracts the value of the session cookie from a Set-Cookie line.
+func tokenOf(setCookie string) string {
+	v, _, _ := strings.Cut(setCookie, ";")
+	_, v, _ = strings.Cut(v, "=")
+	return v
 }

@@ -82,3 +82,17 @@ func TestFloorsCountOneRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+func TestParseInfo(t *testing.T) {
+	info := "# Commandstats\r\n" +
+		"cmdstat_get:calls=5,usec=12,usec_per_call=2.40,rejected_calls=0,failed_calls=0\r\n" +
+		"cmdstat_info:calls=9,usec=500,usec_per_call=55.56,rejected_calls=0,failed_calls=0\r\n" +
+		"cmdstat_client|setinfo:calls=2,usec=3,usec_per_call=1.50,rejected_calls=0,failed_calls=0\r\n"
+	got, err := parseInfo(info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (tally{commands: 7, usec: 15}); got != want {
+		t.Fatalf("parseInfo = %+v, want %+v (INFO itself left out)", got, want)
+	}
+}

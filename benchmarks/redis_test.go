@@ -116,6 +116,7 @@ const poolSize = 10
 // tally is a snapshot of the counters of one redisEnv.
 type tally struct {
 	trips, commands int64
+	usec            int64 // the server's time running commands, in µs
 }
 
 // snapshot reads the counters; on a nil env (a memory store) it reads zero.
@@ -123,13 +124,17 @@ func (e *redisEnv) snapshot(tb testing.TB) tally {
 	if e == nil {
 		return tally{}
 	}
-	return tally{trips: e.w.trips.Load(), commands: serverCommands(tb, e.addr)}
+	t := serverStats(tb, e.addr)
+	t.trips = e.w.trips.Load()
+	return t
 }
 
-// serverCommands sums the calls of every command in INFO commandstats but
-// INFO itself, over a connection of its own that the round-trip counter does
-// not see. Commands run inside MULTI…EXEC or a script count one by one.
-func serverCommands(tb testing.TB, addr string) int64 {
+// serverStats sums the calls and the time of every command in INFO
+// commandstats but INFO itself, over a connection of its own that the
+// round-trip counter does not see. Commands run inside MULTI…EXEC or a
+// script count one by one; a script's time includes theirs, so a script
+// counts them twice in the time. Reading and answering are not in it.
+func serverStats(tb testing.TB, addr string) tally {
 	tb.Helper()
 	c, err := redigo.Dial("tcp", addr)
 	if err != nil {
@@ -138,18 +143,19 @@ func serverCommands(tb testing.TB, addr string) int64 {
 	defer c.Close()
 	info, err := redigo.String(c.Do("INFO", "commandstats"))
 	if err != nil {
-		tb.Fatalf("INFO commandstats: %v", err)
+		tb.Fatalf("INFO: %v", err)
 	}
-	n, err := sumCalls(info)
+	t, err := parseInfo(info)
 	if err != nil {
-		tb.Fatalf("INFO commandstats: %v", err)
+		tb.Fatalf("INFO: %v", err)
 	}
-	return n
+	return t
 }
 
-// sumCalls parses lines such as "cmdstat_get:calls=5,usec=12,…".
-func sumCalls(info string) (int64, error) {
-	var total int64
+// parseInfo reads the lines of INFO commandstats such as
+// "cmdstat_get:calls=5,usec=12,…".
+func parseInfo(info string) (tally, error) {
+	var t tally
 	sc := bufio.NewScanner(strings.NewReader(info))
 	for sc.Scan() {
 		name, fields, ok := strings.Cut(strings.TrimSpace(sc.Text()), ":")
@@ -157,24 +163,33 @@ func sumCalls(info string) (int64, error) {
 			continue
 		}
 		for _, f := range strings.Split(fields, ",") {
-			if v, ok := strings.CutPrefix(f, "calls="); ok {
-				n, err := strconv.ParseInt(v, 10, 64)
-				if err != nil {
-					return 0, err
-				}
-				total += n
+			k, v, _ := strings.Cut(f, "=")
+			var sum *int64
+			switch k {
+			case "calls":
+				sum = &t.commands
+			case "usec":
+				sum = &t.usec
+			default:
+				continue
 			}
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return tally{}, err
+			}
+			*sum += n
 		}
 	}
-	return total, sc.Err()
+	return t, sc.Err()
 }
 
-// report adds the Redis metrics of a run on sys: round trips and server
-// commands per request.
+// report adds the Redis metrics of a run on sys, per request: round trips,
+// server commands and the server's time running them.
 func report(b *testing.B, sys system, res result) {
 	if !sys.redis || res.n == 0 {
 		return
 	}
 	b.ReportMetric(float64(res.redis.trips)/float64(res.n), "rtt/op")
 	b.ReportMetric(float64(res.redis.commands)/float64(res.n), "cmds/op")
+	b.ReportMetric(float64(res.redis.usec)/float64(res.n), "cmd-µs/op")
 }

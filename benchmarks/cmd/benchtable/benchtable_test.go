@@ -16,6 +16,7 @@ BenchmarkCounter/ours-memory-2  	   17205	      5000 ns/op	     500 B/op	      2
 BenchmarkCounter/bare-2         	  244310	      2000 ns/op	    1367 B/op	      11 allocs/op
 BenchmarkCounter/scs-memory-2   	   17205	     21000 ns/op	   13314 B/op	     261 allocs/op
 BenchmarkCounter/ours-memory-2  	   17205	      5000 ns/op	     500 B/op	      20 allocs/op
+BenchmarkRead/bare-2            	  900000	      1500 ns/op	    1360 B/op	      10 allocs/op
 BenchmarkRead/scs-redis-2       	   10000	    102253 ns/op	         1.000 cmds/op	         1.000 rtt/op	   10904 B/op	     218 allocs/op
 BenchmarkMemoryStore/1000000-2  	       1	 900000000 ns/op	       250.0 B/session
 --- some log line
@@ -48,7 +49,7 @@ func TestParseMedians(t *testing.T) {
 			t.Errorf("%s %s: %d samples, want %d", tt.name, tt.unit, n, tt.samples)
 		}
 	}
-	if got, want := strings.Join(res.names, ","), "Counter/bare,Counter/scs-memory,Counter/ours-memory,Read/scs-redis,MemoryStore/1000000"; got != want {
+	if got, want := strings.Join(res.names, ","), "Counter/bare,Counter/scs-memory,Counter/ours-memory,Read/bare,Read/scs-redis,MemoryStore/1000000"; got != want {
 		t.Errorf("names %s, want %s", got, want)
 	}
 }
@@ -69,6 +70,7 @@ func TestTablesAndTargets(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
+	writeSummary(&out, res)
 	writeTables(&out, res)
 	writeTargets(&out, res)
 	for _, want := range []string{
@@ -76,6 +78,8 @@ func TestTablesAndTargets(t *testing.T) {
 		"| Counter, memory: ≥ 4× faster than the faster peer, ≤ ¼ of its allocs | 4.2× faster than scs-memory (5.00 µs vs 21.0 µs), 20 vs 261 allocs | met |",
 		"| Memory: ≤ 300 B per session (≤ 300 MB per million) | 250 B per session (MemoryStore/1000000) | met |",
 		"| Read, redis: 1 round trip | — | not measured |",
+		"| ours-memory | 5.00 µs (2.50×) |",
+		"| Read | 1 (1) |",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())

@@ -36,6 +36,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "benchtable: no benchmark results in the input")
 		os.Exit(2)
 	}
+	writeSummary(os.Stdout, res)
+	fmt.Fprintln(os.Stdout)
 	writeTables(os.Stdout, res)
 	fmt.Fprintln(os.Stdout)
 	writeTargets(os.Stdout, res)

@@ -35,12 +35,34 @@ func concurrently(t *testing.T, h http.Handler, cookie string, paths []string) {
 	}
 }
 
+// barrier lets n goroutines wait until all of them have arrived, so that
+// concurrent requests all load the session before any of them saves it.
+type barrier struct {
+	mu      sync.Mutex
+	n       int
+	arrived chan struct{}
+}
+
+func newBarrier(n int) *barrier { return &barrier{n: n, arrived: make(chan struct{})} }
+
+func (b *barrier) wait() {
+	b.mu.Lock()
+	b.n--
+	if b.n == 0 {
+		close(b.arrived)
+	}
+	b.mu.Unlock()
+	<-b.arrived
+}
+
 func TestConcurrentIncrLosesNothing(t *testing.T) {
 	st := newMemoryStore(t)
+	all := newBarrier(100)
 	r := newEngine(st, nil, func(r *gin.Engine) {
 		kvRoutes(r)
 		r.GET("/incr", func(c *gin.Context) {
 			sessions.Default(c).Incr("n", 1)
+			all.wait()
 			c.String(http.StatusOK, "ok")
 		})
 	})
@@ -58,12 +80,20 @@ func TestConcurrentIncrLosesNothing(t *testing.T) {
 
 func TestConcurrentRequestsChangingDifferentKeys(t *testing.T) {
 	st := newMemoryStore(t)
-	r := newEngine(st, nil, kvRoutes)
+	all := newBarrier(50)
+	r := newEngine(st, nil, func(r *gin.Engine) {
+		kvRoutes(r)
+		r.GET("/setall", func(c *gin.Context) {
+			sessions.Default(c).Set(c.Query("k"), c.Query("v"))
+			all.wait()
+			c.String(http.StatusOK, "ok")
+		})
+	})
 	cl := newClient(t, r)
 	cl.get("/set?k=start&v=1")
 	var paths []string
 	for i := range 50 {
-		paths = append(paths, fmt.Sprintf("/set?k=k%d&v=%d", i, i))
+		paths = append(paths, fmt.Sprintf("/setall?k=k%d&v=%d", i, i))
 	}
 	concurrently(t, r, "sessionid="+cl.cookie("sessionid"), paths)
 	for i := range 50 {

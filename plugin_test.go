@@ -380,3 +380,45 @@ func TestEncodingFailureFailsTheRequest(t *testing.T) {
 		t.Fatalf("unencodable values caused %d saves", saves)
 	}
 }
+
+func TestChangesAfterTheHeadersWent(t *testing.T) {
+	st := newMemoryStore(t)
+	late := func(c *gin.Context) {
+		s := sessions.Default(c)
+		s.Get("a")
+		c.String(http.StatusOK, "streamed")
+		c.Writer.Flush()
+		s.Set("late", "yes")
+	}
+	var errs []string
+	r := gin.New()
+	r.Use(func(c *gin.Context) {
+		c.Next()
+		errs = c.Errors.Errors()
+	})
+	r.Use(sessions.Middleware(st))
+	kvRoutes(r)
+	r.GET("/late", late)
+
+	// An existing session: the late change is saved after the chain.
+	cl := newClient(t, r)
+	cl.get("/set?k=a&v=1")
+	cl.get("/late")
+	if len(errs) != 0 {
+		t.Fatalf("c.Errors = %q", errs)
+	}
+	if got := cl.get("/get?k=late").Body.String(); got != "yes" {
+		t.Fatalf("late change to an existing session: %q", got)
+	}
+
+	// A new session cannot reach the client any more: nothing is stored
+	// and the reason is recorded in c.Errors.
+	before := st.Len()
+	rec := newClient(t, r).get("/late")
+	if len(setCookies(rec)) != 0 || st.Len() != before {
+		t.Fatalf("late new session: cookies %q, records %d→%d", setCookies(rec), before, st.Len())
+	}
+	if len(errs) != 1 || !strings.Contains(errs[0], "after the response headers were written") {
+		t.Fatalf("c.Errors = %q", errs)
+	}
+}

@@ -59,6 +59,7 @@ type middleware struct {
 	header       string
 	errorHandler func(*gin.Context, error)
 	key          string
+	keyAny       any // key, boxed once rather than on every request
 	now          func() time.Time
 }
 
@@ -213,6 +214,7 @@ func newMiddleware(store Store, opts []Option) *middleware {
 		opt(m)
 	}
 	m.check()
+	m.keyAny = m.key
 	return m
 }
 
@@ -238,8 +240,11 @@ func (m *middleware) handle(c *gin.Context) {
 	rs.Context, rs.key = s.ctx, ctxKey(m.key)
 
 	c.Writer = &rs.writer
-	c.Set(m.key, s)
-	c.Request = c.Request.WithContext(rs)
+	c.Set(m.keyAny, s)
+	// The copy lives inside rs: WithContext is inlined and its result does
+	// not escape, which saves an allocation on every request.
+	rs.request = *c.Request.WithContext(rs)
+	c.Request = &rs.request
 
 	c.Next()
 
@@ -255,6 +260,7 @@ func (m *middleware) handle(c *gin.Context) {
 type requestState struct {
 	session Session
 	writer  sessionWriter
+	request http.Request
 	context.Context
 	key ctxKey
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -420,5 +421,35 @@ func TestChangesAfterTheHeadersWent(t *testing.T) {
 	}
 	if len(errs) != 1 || !strings.Contains(errs[0], "after the response headers were written") {
 		t.Fatalf("c.Errors = %q", errs)
+	}
+}
+
+func TestHijackCommitsFirst(t *testing.T) {
+	st := newMemoryStore(t)
+	r := newEngine(st, nil, func(r *gin.Engine) {
+		r.GET("/upgrade", func(c *gin.Context) {
+			sessions.Default(c).Set("ws", true)
+			conn, buf, err := c.Writer.Hijack()
+			if err != nil {
+				t.Errorf("Hijack: %v", err)
+				return
+			}
+			defer conn.Close()
+			fmt.Fprint(buf, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+			_ = buf.Flush()
+		})
+	})
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+	res, err := http.Get(srv.URL + "/upgrade")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readBody(t, res); body != "ok" {
+		t.Fatalf("body %q", body)
+	}
+	res.Body.Close()
+	if st.Len() != 1 {
+		t.Fatalf("hijacked request saved %d sessions, want 1", st.Len())
 	}
 }

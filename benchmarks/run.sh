@@ -3,7 +3,7 @@
 # Markdown tables of medians, with ratios to bare Gin and the targets checked.
 #
 # Environment:
-#   BENCH_COUNT  runs of each benchmark, medians are taken over them (default 5)
+#   BENCH_COUNT  rounds: runs of each benchmark, medians are taken over them (default 5)
 #   BENCH_TIME   -benchtime of each run (default 1s)
 #   BENCH_ARGS   more flags for go test, e.g. "-cpuprofile cpu.out"
 #   BENCH_OUT    where the raw go test output is kept (default bench.txt here)
@@ -69,8 +69,16 @@ fi
 export BENCH_REDIS_ADDR="127.0.0.1:$port"
 
 echo "redis-server $(redis-server --version | grep -o 'v=[^ ]*') on $BENCH_REDIS_ADDR (pid $pid)"
-echo "go test -bench . -benchmem -count $count -benchtime $benchtime on $(nproc) cores, $(go version | cut -d' ' -f3-)"
-# shellcheck disable=SC2086
-go test -run '^$' -bench . -benchmem -count "$count" -benchtime "$benchtime" ${BENCH_ARGS:-} . | tee "$out"
+echo "$count rounds of go test -bench . -benchmem -benchtime $benchtime on $(nproc) cores, $(go version | cut -d' ' -f3-)"
+# Rounds of -count 1 rather than one -count N: go test repeats each
+# benchmark N times in a row, so a burst of load from elsewhere on the
+# machine would land on one system's runs only. Round by round, every
+# system gets a share of it, and the medians compare like with like.
+: >"$out"
+for round in $(seq 1 "$count"); do
+	echo "round $round of $count"
+	# shellcheck disable=SC2086
+	go test -run '^$' -bench . -benchmem -count 1 -benchtime "$benchtime" ${BENCH_ARGS:-} . | tee -a "$out"
+done
 echo
 go run ./cmd/benchtable "$out"

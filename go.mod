@@ -1,6 +1,8 @@
 module github.com/ginsessions/sessions
 
-go 1.26
+go 1.26.0
+
+require github.com/redis/go-redis/v9 v9.23.0
 
 require (
 	github.com/bytedance/gopkg v0.1.3 // indirect
@@ -26,7 +28,6 @@ require (
 	github.com/pelletier/go-toml/v2 v2.2.4 // indirect
 	github.com/quic-go/qpack v0.6.0 // indirect
 	github.com/quic-go/quic-go v0.59.0 // indirect
-	github.com/redis/go-redis/v9 v9.23.0 // indirect
 	github.com/twitchyliquid64/golang-asm v0.15.1 // indirect
 	github.com/ugorji/go/codec v1.3.1 // indirect
 	go.mongodb.org/mongo-driver/v2 v2.5.0 // indirect

@@ -11,10 +11,21 @@ test: vet redis-server
 
 vet:
 	@unformatted=$$(gofmt -l . ); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
-	$(GO) vet ./... ./_example/...
+	$(GO) vet ./... ./_example
 	$(GO) build -o /dev/null ./_example
 
 # redis-server (and redis-cli, for the cluster tests) from Debian's packages.
 redis-server:
 	@command -v redis-server >/dev/null && command -v redis-cli >/dev/null || \
 		{ $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }
+
+.PHONY: e2e chromium
+
+# The example site in a real headless browser: Debian's chromium driven from
+# the separate e2e/ module, so chromedp never enters the root module.
+e2e: chromium
+	cd e2e && $(GO) test -count=1 ./...
+
+chromium:
+	@command -v chromium >/dev/null || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }

@@ -39,7 +39,7 @@ type Store interface {
 	// Keys in ch.Incr are incremented in the store itself, starting from 0
 	// when absent, so that concurrent increments are never lost. Incrementing
 	// a value that is not an integer fails with an error wrapping
-	// ErrNotInteger.
+	// ErrNotInteger. Save must not keep references to ch's maps.
 	Save(ctx context.Context, id string, ch Change) error
 
 	// Delete removes the record stored under id. Deleting a missing record

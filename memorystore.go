@@ -1,0 +1,406 @@
+package sessions
+
+import (
+	"container/heap"
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// MemoryStore keeps sessions in the process's memory: the embedded default,
+// for development, tests and single-process deployments. Sessions do not
+// survive a restart and are not shared between processes; use RedisStore
+// for that.
+//
+// It is safe for concurrent use: records are spread over shards with a lock
+// each. A background janitor removes expired records; Close stops it.
+//
+// The store holds at most WithMaxSessions records (1,000,000 by default) so
+// that a flood of new sessions cannot exhaust memory. When it is full, a new
+// session evicts the sessions closest to expiry, which are the least
+// recently saved in the common case.
+type MemoryStore struct {
+	shards   [memoryShards]memoryShard
+	perShard int
+	interval time.Duration
+	now      func() time.Time
+
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// MemoryOption configures NewMemoryStore.
+type MemoryOption func(*MemoryStore)
+
+const memoryShards = 64
+
+// WithMaxSessions bounds the number of sessions the store holds; default
+// 1,000,000. When full, saving a new session evicts those closest to
+// expiry. A bound below 1 panics.
+func WithMaxSessions(n int) MemoryOption {
+	if n < 1 {
+		panic(fmt.Sprintf("sessions: WithMaxSessions(%d): the bound must be at least 1", n))
+	}
+	return func(s *MemoryStore) { s.perShard = (n + memoryShards - 1) / memoryShards }
+}
+
+// WithCleanupInterval sets how often the janitor removes expired sessions;
+// default one minute. Expired sessions are never served in between. A zero
+// or negative interval panics.
+func WithCleanupInterval(d time.Duration) MemoryOption {
+	if d <= 0 {
+		panic(fmt.Sprintf("sessions: WithCleanupInterval(%v): the interval must be positive", d))
+	}
+	return func(s *MemoryStore) { s.interval = d }
+}
+
+// NewMemoryStore returns an empty store and starts its janitor. Call Close
+// when done with it to stop the janitor.
+func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
+	s := &MemoryStore{
+		perShard: (1_000_000 + memoryShards - 1) / memoryShards,
+		interval: time.Minute,
+		now:      time.Now,
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+	for _, opt := range opts {
+		opt(s)
+	}
+	for i := range s.shards {
+		s.shards[i].items = make(map[[32]byte]*memoryRecord)
+	}
+	go s.janitor()
+	return s
+}
+
+// Close stops the janitor. The store keeps working without it, but expired
+// records then stay in memory until they are read, deleted or evicted.
+// Close is safe to call more than once.
+func (s *MemoryStore) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		<-s.done
+	})
+	return nil
+}
+
+// Len returns the number of records held, expired ones not yet removed
+// included.
+func (s *MemoryStore) Len() int {
+	n := 0
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.RLock()
+		n += len(sh.items)
+		sh.mu.RUnlock()
+	}
+	return n
+}
+
+// Load implements Store.
+func (s *MemoryStore) Load(_ context.Context, id string) (Record, bool, error) {
+	key, ok := parseID(id)
+	if !ok {
+		return Record{}, false, nil
+	}
+	sh := s.shard(key)
+	sh.mu.RLock()
+	r := sh.items[key]
+	var rec Record
+	found := r != nil && r.expires > s.now().UnixNano()
+	if found {
+		rec = r.record()
+	}
+	sh.mu.RUnlock()
+	return rec, found, nil
+}
+
+// Save implements Store.
+func (s *MemoryStore) Save(_ context.Context, id string, ch Change) error {
+	key, ok := parseID(id)
+	if !ok {
+		return fmt.Errorf("sessions: memory store: malformed id %q", id)
+	}
+	sh := s.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	r := sh.items[key]
+	if r != nil && r.expires <= s.now().UnixNano() {
+		sh.remove(r)
+		r = nil
+	}
+	var values map[string]string
+	switch {
+	case ch.New:
+		values = make(map[string]string, len(ch.Set)+len(ch.Incr))
+	case r == nil:
+		return fmt.Errorf("sessions: memory store: saving %.8s…: %w", id, ErrInterrupted)
+	default:
+		_, stored := readField(r.data)
+		values = decodeValues(stored)
+	}
+	if err := applyChange(values, ch); err != nil {
+		return err
+	}
+	if r == nil {
+		r = &memoryRecord{id: key}
+		sh.add(r, s.perShard)
+	}
+	r.data = encodeRecordData(ch.UUID, values, r, ch.New)
+	if ch.New {
+		r.created = ch.Created.UnixNano()
+	}
+	r.saved = ch.Saved.UnixNano()
+	r.expiry = int64(ch.Expiry)
+	sh.setExpires(r, ch.Expires.UnixNano())
+	return nil
+}
+
+// Delete implements Store.
+func (s *MemoryStore) Delete(_ context.Context, id string) error {
+	key, ok := parseID(id)
+	if !ok {
+		return nil
+	}
+	sh := s.shard(key)
+	sh.mu.Lock()
+	if r := sh.items[key]; r != nil {
+		sh.remove(r)
+	}
+	sh.mu.Unlock()
+	return nil
+}
+
+// Touch implements Store.
+func (s *MemoryStore) Touch(_ context.Context, id string, expires time.Time) error {
+	key, ok := parseID(id)
+	if !ok {
+		return nil
+	}
+	sh := s.shard(key)
+	sh.mu.Lock()
+	if r := sh.items[key]; r != nil && r.expires > s.now().UnixNano() {
+		sh.setExpires(r, expires.UnixNano())
+	}
+	sh.mu.Unlock()
+	return nil
+}
+
+// applyChange applies ch's delta to values, checking every increment before
+// changing anything so that a failed change leaves no trace.
+func applyChange(values map[string]string, ch Change) error {
+	sums := make(map[string]string, len(ch.Incr))
+	for k, d := range ch.Incr {
+		var cur int64
+		if raw, ok := values[k]; ok {
+			n, err := strconv.ParseInt(raw, 10, 64)
+			if err != nil {
+				return fmt.Errorf("sessions: memory store: incrementing %q: %w", k, ErrNotInteger)
+			}
+			cur = n
+		}
+		sums[k] = strconv.FormatInt(cur+d, 10)
+	}
+	for _, k := range ch.Delete {
+		delete(values, k)
+	}
+	for k, v := range ch.Set {
+		values[k] = v
+	}
+	for k, v := range sums {
+		values[k] = v
+	}
+	return nil
+}
+
+func (s *MemoryStore) shard(key [32]byte) *memoryShard {
+	return &s.shards[key[0]%memoryShards]
+}
+
+// janitor removes expired records until Close.
+func (s *MemoryStore) janitor() {
+	defer close(s.done)
+	t := time.NewTicker(s.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.removeExpired()
+		}
+	}
+}
+
+// removeExpired drops every expired record, earliest first.
+func (s *MemoryStore) removeExpired() {
+	now := s.now().UnixNano()
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		for len(sh.byExpiry) > 0 && sh.byExpiry[0].expires <= now {
+			sh.remove(sh.byExpiry[0])
+		}
+		sh.mu.Unlock()
+	}
+}
+
+// memoryShard is one lock's worth of records, with a heap ordered by
+// expiry for the janitor and for eviction.
+type memoryShard struct {
+	mu       sync.RWMutex
+	items    map[[32]byte]*memoryRecord
+	byExpiry expiryHeap
+}
+
+// add inserts r, evicting the records closest to expiry while the shard is
+// at its bound.
+func (sh *memoryShard) add(r *memoryRecord, bound int) {
+	for len(sh.items) >= bound && len(sh.byExpiry) > 0 {
+		sh.remove(sh.byExpiry[0])
+	}
+	sh.items[r.id] = r
+	r.index = -1
+}
+
+func (sh *memoryShard) remove(r *memoryRecord) {
+	delete(sh.items, r.id)
+	if r.index >= 0 {
+		heap.Remove(&sh.byExpiry, r.index)
+	}
+}
+
+func (sh *memoryShard) setExpires(r *memoryRecord, expires int64) {
+	r.expires = expires
+	if r.index < 0 {
+		heap.Push(&sh.byExpiry, r)
+		return
+	}
+	heap.Fix(&sh.byExpiry, r.index)
+}
+
+// memoryRecord is a session as the memory store holds it: compact, because
+// a million of them must fit in a few hundred megabytes.
+type memoryRecord struct {
+	id      [32]byte
+	data    string // the UUID and the values, see encodeRecordData
+	created int64  // Unix nanoseconds
+	saved   int64
+	expires int64
+	expiry  int64
+	index   int // position in the shard's heap, -1 when not in it
+}
+
+// record returns r as a Record. The strings share r.data, which is never
+// modified, so nothing is copied but the map.
+func (r *memoryRecord) record() Record {
+	uuid, rest := readField(r.data)
+	return Record{
+		Values:  decodeValues(rest),
+		UUID:    uuid,
+		Created: time.Unix(0, r.created),
+		Saved:   time.Unix(0, r.saved),
+		Expires: time.Unix(0, r.expires),
+		Expiry:  time.Duration(r.expiry),
+	}
+}
+
+// encodeRecordData packs the UUID and the values into one string: each a
+// uvarint length followed by the bytes, the UUID first, then key and value
+// pairs. A new record takes uuid; an existing one keeps its own.
+func encodeRecordData(uuid string, values map[string]string, r *memoryRecord, isNew bool) string {
+	if !isNew {
+		uuid, _ = readField(r.data)
+	}
+	size := binary.MaxVarintLen64 + len(uuid)
+	for k, v := range values {
+		size += 2*binary.MaxVarintLen64 + len(k) + len(v)
+	}
+	b := make([]byte, 0, size)
+	b = appendField(b, uuid)
+	for k, v := range values {
+		b = appendField(b, k)
+		b = appendField(b, v)
+	}
+	return string(b)
+}
+
+// decodeValues unpacks the key and value pairs that follow the UUID.
+func decodeValues(data string) map[string]string {
+	values := make(map[string]string)
+	for len(data) > 0 {
+		var k, v string
+		k, data = readField(data)
+		v, data = readField(data)
+		values[k] = v
+	}
+	return values
+}
+
+func appendField(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// readField splits the first length-prefixed field off data. Malformed
+// data, which only a bug could produce, reads as empty.
+func readField(data string) (field, rest string) {
+	var n uint64
+	for i := 0; i < len(data) && i < binary.MaxVarintLen64; i++ {
+		c := data[i]
+		n |= uint64(c&0x7f) << (7 * i)
+		if c < 0x80 {
+			start := i + 1
+			if uint64(len(data)-start) < n {
+				return "", ""
+			}
+			end := start + int(n)
+			return data[start:end], data[end:]
+		}
+	}
+	return "", ""
+}
+
+// parseID turns a store id (hex SHA-256) into the map key.
+func parseID(id string) ([32]byte, bool) {
+	var key [32]byte
+	if len(id) != 64 {
+		return key, false
+	}
+	_, err := hex.Decode(key[:], []byte(id))
+	return key, err == nil
+}
+
+// expiryHeap orders records by expiry, soonest first.
+type expiryHeap []*memoryRecord
+
+func (h expiryHeap) Len() int           { return len(h) }
+func (h expiryHeap) Less(i, j int) bool { return h[i].expires < h[j].expires }
+func (h expiryHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index = i
+	h[j].index = j
+}
+
+func (h *expiryHeap) Push(x any) {
+	r := x.(*memoryRecord)
+	r.index = len(*h)
+	*h = append(*h, r)
+}
+
+func (h *expiryHeap) Pop() any {
+	old := *h
+	r := old[len(old)-1]
+	old[len(old)-1] = nil
+	r.index = -1
+	*h = old[:len(old)-1]
+	return r
+}
+
+var _ Store = (*MemoryStore)(nil)

@@ -1,0 +1,583 @@
+// Package sessions gives Gin applications Django-style server-side
+// sessions: a random token in a cookie, the data on the server, a
+// dictionary-like API, and saving that happens by itself.
+//
+// Quick start:
+//
+//	r := gin.Default()
+//	r.Use(sessions.Middleware(sessions.NewMemoryStore()))
+//	r.GET("/", func(c *gin.Context) {
+//		s := sessions.Default(c)
+//		n := s.GetInt("num_visits") + 1
+//		s.Set("num_visits", n)
+//		c.String(200, "You have visited this page %d times.", n)
+//	})
+//
+// The session is loaded on first use and saved just before the response
+// headers are written, whatever way the handler answers. A request that
+// never touches the session costs no store call and gets no cookie; a
+// visitor who only reads gets no cookie either.
+//
+// Django's settings map onto options: SESSION_COOKIE_NAME is
+// WithCookieName, SESSION_COOKIE_AGE WithCookieAge, SESSION_COOKIE_DOMAIN
+// WithCookieDomain, SESSION_COOKIE_PATH WithCookiePath,
+// SESSION_COOKIE_SECURE WithSecure, SESSION_COOKIE_HTTPONLY WithHTTPOnly,
+// SESSION_COOKIE_SAMESITE WithSameSite, SESSION_EXPIRE_AT_BROWSER_CLOSE
+// WithExpireAtBrowserClose and SESSION_SAVE_EVERY_REQUEST
+// WithSaveEveryRequest. request.session's methods are Session's.
+package sessions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+)
+
+// Option configures Middleware.
+type Option func(*middleware)
+
+// middleware holds the settings of one Middleware and does its work.
+type middleware struct {
+	store        Store
+	cookieName   string
+	cookieAge    time.Duration
+	domain       string
+	path         string
+	secure       bool
+	httpOnly     bool
+	sameSite     http.SameSite
+	atClose      bool
+	saveEvery    bool
+	idle         time.Duration
+	absolute     time.Duration
+	header       string
+	errorHandler func(*gin.Context, error)
+	key          string
+	now          func() time.Time
+}
+
+// WithCookieName sets the session cookie's name; default "sessionid"
+// (SESSION_COOKIE_NAME). A name starting with "__Host-" requires
+// WithSecure(true), path "/" and no domain; "__Secure-" requires
+// WithSecure(true). An empty or invalid name panics.
+func WithCookieName(name string) Option {
+	if name == "" || !validCookieName(name) {
+		panic(fmt.Sprintf("sessions: WithCookieName(%q): a cookie name must be a non-empty HTTP token", name))
+	}
+	return func(m *middleware) { m.cookieName = name }
+}
+
+// WithCookieAge sets how long a session lives after its last save; default
+// 14 days (SESSION_COOKIE_AGE). It is also the cookie's Max-Age when the
+// cookie is persistent. A zero or negative age panics.
+func WithCookieAge(d time.Duration) Option {
+	if d <= 0 {
+		panic(fmt.Sprintf("sessions: WithCookieAge(%v): the age must be positive", d))
+	}
+	return func(m *middleware) { m.cookieAge = d }
+}
+
+// WithCookieDomain sets the cookie's Domain; default "" (host-only,
+// SESSION_COOKIE_DOMAIN).
+func WithCookieDomain(domain string) Option {
+	return func(m *middleware) { m.domain = domain }
+}
+
+// WithCookiePath sets the cookie's Path; default "/" (SESSION_COOKIE_PATH).
+// A path that does not start with "/" panics.
+func WithCookiePath(path string) Option {
+	if !strings.HasPrefix(path, "/") {
+		panic(fmt.Sprintf("sessions: WithCookiePath(%q): the path must start with /", path))
+	}
+	return func(m *middleware) { m.path = path }
+}
+
+// WithSecure marks the cookie Secure, sent over HTTPS only; default false
+// (SESSION_COOKIE_SECURE). Turn it on in production behind HTTPS.
+func WithSecure(on bool) Option {
+	return func(m *middleware) { m.secure = on }
+}
+
+// WithHTTPOnly hides the cookie from JavaScript; default true
+// (SESSION_COOKIE_HTTPONLY). false exposes it to scripts.
+func WithHTTPOnly(on bool) Option {
+	return func(m *middleware) { m.httpOnly = on }
+}
+
+// WithSameSite sets the cookie's SameSite attribute; default
+// http.SameSiteLaxMode (SESSION_COOKIE_SAMESITE). http.SameSiteNoneMode
+// requires WithSecure(true); http.SameSiteDefaultMode omits the attribute.
+func WithSameSite(mode http.SameSite) Option {
+	return func(m *middleware) { m.sameSite = mode }
+}
+
+// WithExpireAtBrowserClose chooses the cookie's lifetime; default true: the
+// cookie has no Max-Age and ends when the browser closes, while the server
+// still forgets the session WithCookieAge after its last save. false makes
+// the cookie persistent with Max-Age equal to the cookie age, Django's
+// default (SESSION_EXPIRE_AT_BROWSER_CLOSE).
+func WithExpireAtBrowserClose(on bool) Option {
+	return func(m *middleware) { m.atClose = on }
+}
+
+// WithSaveEveryRequest saves the session on every request that carries a
+// valid session token, so its expiry slides; default false
+// (SESSION_SAVE_EVERY_REQUEST). A session that was never written is never
+// stored, even so.
+func WithSaveEveryRequest(on bool) Option {
+	return func(m *middleware) { m.saveEvery = on }
+}
+
+// WithIdleTimeout ends a session after d without a request that accesses
+// it; default 0, off. Each request that reads the session refreshes the
+// timeout with one cheap store call that does not rewrite the data. A
+// negative d panics.
+func WithIdleTimeout(d time.Duration) Option {
+	if d < 0 {
+		panic(fmt.Sprintf("sessions: WithIdleTimeout(%v): use 0 to turn it off", d))
+	}
+	return func(m *middleware) { m.idle = d }
+}
+
+// WithAbsoluteTimeout ends a session d after its creation, whatever
+// happens; CycleKey does not extend it. Default 0, off. A negative d panics.
+func WithAbsoluteTimeout(d time.Duration) Option {
+	if d < 0 {
+		panic(fmt.Sprintf("sessions: WithAbsoluteTimeout(%v): use 0 to turn it off", d))
+	}
+	return func(m *middleware) { m.absolute = d }
+}
+
+// WithHeader also accepts the token in the named request header, which wins
+// over the cookie, and returns the token in that response header whenever a
+// new one is issued: sessions for mobile apps and API clients. Default ""
+// (off).
+func WithHeader(name string) Option {
+	return func(m *middleware) { m.header = http.CanonicalHeaderKey(name) }
+}
+
+// WithErrorHandler sets what answers the request when the session cannot be
+// loaded or saved, instead of the handler's response. The default aborts
+// with 503 Service Unavailable when the store cannot be reached
+// (ErrUnavailable), 400 Bad Request when the session was deleted by a
+// concurrent request (ErrInterrupted), and 500 otherwise. Whatever fn does,
+// the client never sees the handler's success: a handler that writes
+// nothing gets that status. A nil fn panics.
+func WithErrorHandler(fn func(c *gin.Context, err error)) Option {
+	if fn == nil {
+		panic("sessions: WithErrorHandler(nil): pass a function")
+	}
+	return func(m *middleware) { m.errorHandler = fn }
+}
+
+// WithContextKey sets the gin.Context key the session is stored under;
+// default ContextKey. Give each Middleware its own key (and cookie name) to
+// run several sessions in one app. An empty key panics.
+func WithContextKey(key string) Option {
+	if key == "" {
+		panic("sessions: WithContextKey(\"\"): the key must not be empty")
+	}
+	return func(m *middleware) { m.key = key }
+}
+
+// Middleware returns the gin middleware that gives every request a session
+// kept in store. It panics on impossible settings, saying what to change.
+func Middleware(store Store, opts ...Option) gin.HandlerFunc {
+	m := newMiddleware(store, opts)
+	return m.handle
+}
+
+func newMiddleware(store Store, opts []Option) *middleware {
+	if store == nil {
+		panic("sessions: Middleware(nil): pass a Store, e.g. sessions.NewMemoryStore()")
+	}
+	m := &middleware{
+		store:        store,
+		cookieName:   "sessionid",
+		cookieAge:    14 * 24 * time.Hour,
+		path:         "/",
+		httpOnly:     true,
+		sameSite:     http.SameSiteLaxMode,
+		atClose:      true,
+		errorHandler: defaultErrorHandler,
+		key:          ContextKey,
+		now:          time.Now,
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	m.check()
+	return m
+}
+
+// check panics on combinations browsers would reject.
+func (m *middleware) check() {
+	switch {
+	case m.sameSite == http.SameSiteNoneMode && !m.secure:
+		panic("sessions: SameSite=None cookies must be Secure: add sessions.WithSecure(true)")
+	case strings.HasPrefix(m.cookieName, "__Host-") && (!m.secure || m.path != "/" || m.domain != ""):
+		panic("sessions: a __Host- cookie must be Secure, with path / and no domain")
+	case strings.HasPrefix(m.cookieName, "__Secure-") && !m.secure:
+		panic("sessions: a __Secure- cookie must be Secure: add sessions.WithSecure(true)")
+	}
+}
+
+// handle runs for every request: it installs a session that loads on first
+// use and a writer that commits it before the first byte goes out.
+func (m *middleware) handle(c *gin.Context) {
+	rs := &requestState{}
+	s := &rs.session
+	s.mw, s.req, s.ctx = m, c.Request, c.Request.Context()
+	rs.writer = sessionWriter{ResponseWriter: c.Writer, c: c, s: s}
+	rs.Context, rs.key = s.ctx, ctxKey(m.key)
+
+	c.Writer = &rs.writer
+	c.Set(m.key, s)
+	c.Request = c.Request.WithContext(rs)
+
+	c.Next()
+
+	// A response without a body (a redirect after a POST, c.Status) is
+	// written by gin after the chain, through its own writer: commit now.
+	rs.writer.commit()
+	m.saveLateChanges(c, s)
+}
+
+// requestState is everything the middleware adds to one request, in one
+// allocation: the session, the writer wrapper and the request context that
+// carries the session to net/http handlers.
+type requestState struct {
+	session Session
+	writer  sessionWriter
+	context.Context
+	key ctxKey
+}
+
+// Value returns the session for its key and defers to the request's
+// context for everything else.
+func (rs *requestState) Value(key any) any {
+	if k, ok := key.(ctxKey); ok && k == rs.key {
+		return &rs.session
+	}
+	return rs.Context.Value(key)
+}
+
+// commit saves the session and prepares the cookie. It runs once, before
+// the response headers are written; a non-nil error means the handler's
+// response must be replaced by the error handler's.
+func (m *middleware) commit(c *gin.Context, s *Session) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.committed {
+		return nil
+	}
+	s.committed = true
+	if !s.accessed {
+		if !m.saveEvery || !validToken(m.token(s.req)) {
+			return nil
+		}
+		s.load()
+	}
+	h := c.Writer.Header()
+	m.addVary(h)
+	if c.Writer.Status() >= http.StatusInternalServerError {
+		// Django saves nothing for a failed response.
+		s.pending, s.late = false, false
+		return nil
+	}
+	if err := s.persist(true); err != nil {
+		return err
+	}
+	m.writeToken(h, s)
+	return nil
+}
+
+// saveLateChanges saves what the handler changed after the headers went
+// out, when that needs no new cookie; otherwise it records why not.
+func (m *middleware) saveLateChanges(c *gin.Context, s *Session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.late {
+		return
+	}
+	s.late = false
+	if !s.exists || s.cycled {
+		_ = c.Error(errors.New("sessions: the session was changed after the response headers were written and needs a new cookie; the change was not saved"))
+		return
+	}
+	if err := s.persist(false); err != nil {
+		_ = c.Error(err)
+	}
+}
+
+// persist applies the session's pending changes to the store. With commit
+// set it also slides the expiry (WithSaveEveryRequest) or refreshes the
+// idle timeout. The caller holds s.mu.
+func (s *Session) persist(commit bool) error {
+	if s.err != nil {
+		return s.err
+	}
+	m := s.mw
+	if s.empty() {
+		return s.discard()
+	}
+	save := s.pending || (commit && m.saveEvery && s.exists)
+	if !save {
+		if commit && m.idle > 0 && s.exists && !s.touched {
+			return s.touch()
+		}
+		return nil
+	}
+	now := m.now()
+	ch := Change{Saved: now, Expiry: s.expiry, UUID: s.rec.UUID, Created: s.rec.Created}
+	id, token := s.id, s.token
+	if !s.exists || s.cycled {
+		token = newToken()
+		id = storeID(token)
+		ch.New = true
+		ch.Set = s.merged()
+		if ch.UUID == "" {
+			ch.UUID = uuid.NewString()
+		}
+		ch.Created = s.createdOr(now)
+	} else {
+		ch.Set, ch.Incr, ch.Delete = s.delta()
+	}
+	ch.Expires = m.deadline(now, now, ch.Created, s.expiry)
+	if err := m.store.Save(s.ctx, id, ch); err != nil {
+		return err
+	}
+	if err := s.deleteOld(); err != nil {
+		return err
+	}
+	if ch.New {
+		s.rec.Values = ch.Set
+		s.local, s.incr, s.deleted = nil, nil, nil
+		s.issued, s.sendCookie = true, true
+	} else {
+		s.persisted = true
+	}
+	s.token, s.id, s.exists, s.cycled = token, id, true, false
+	s.rec.UUID, s.rec.Created, s.rec.Saved, s.rec.Expires, s.rec.Expiry = ch.UUID, ch.Created, now, ch.Expires, s.expiry
+	s.pending, s.expireCookie = false, false
+	if !m.browserClose(s.expiry) {
+		// A persistent cookie's Max-Age restarts with every save.
+		s.sendCookie = true
+	}
+	return nil
+}
+
+// delta returns the pending changes of a stored session.
+func (s *Session) delta() (set map[string]string, incr map[string]int64, del []string) {
+	for k, v := range s.local {
+		if _, ok := s.incr[k]; ok {
+			continue
+		}
+		if set == nil {
+			set = make(map[string]string, len(s.local))
+		}
+		set[k] = v
+	}
+	if len(s.incr) > 0 {
+		incr = s.incr
+	}
+	for k := range s.deleted {
+		del = append(del, k)
+	}
+	return set, incr, del
+}
+
+// discard deletes an emptied session from the store and, when the client
+// holds a cookie, arranges for it to be expired.
+func (s *Session) discard() error {
+	if s.exists && !s.cycled {
+		s.oldIDs = append(s.oldIDs, s.id)
+	}
+	if err := s.deleteOld(); err != nil {
+		return err
+	}
+	s.exists, s.cycled, s.pending = false, false, false
+	s.token, s.id = "", ""
+	s.local, s.incr, s.deleted = nil, nil, nil
+	s.rec.Values = nil
+	s.expireCookie = s.hadCookie
+	return nil
+}
+
+// deleteOld deletes the records left behind by Flush and CycleKey.
+func (s *Session) deleteOld() error {
+	for len(s.oldIDs) > 0 {
+		if err := s.mw.store.Delete(s.ctx, s.oldIDs[0]); err != nil {
+			return err
+		}
+		s.oldIDs = s.oldIDs[1:]
+	}
+	return nil
+}
+
+// touch refreshes the idle timeout without rewriting the data.
+func (s *Session) touch() error {
+	m := s.mw
+	expires := m.deadline(m.now(), s.rec.Saved, s.rec.Created, s.expiry)
+	if err := m.store.Touch(s.ctx, s.id, expires); err != nil {
+		return err
+	}
+	s.touched = true
+	s.rec.Expires = expires
+	return nil
+}
+
+// age is how long a session with the given policy lives after a save.
+func (m *middleware) age(expiry time.Duration) time.Duration {
+	if expiry > 0 {
+		return expiry
+	}
+	return m.cookieAge
+}
+
+// browserClose reports whether a session with the given policy gets a
+// cookie that ends with the browser.
+func (m *middleware) browserClose(expiry time.Duration) bool {
+	if expiry != 0 {
+		return expiry < 0
+	}
+	return m.atClose
+}
+
+// deadline is when the store must forget a session last saved at saved,
+// seen at now.
+func (m *middleware) deadline(now, saved, created time.Time, expiry time.Duration) time.Time {
+	d := saved.Add(m.age(expiry))
+	if m.idle > 0 {
+		if idle := now.Add(m.idle); idle.Before(d) {
+			d = idle
+		}
+	}
+	if m.absolute > 0 {
+		if abs := created.Add(m.absolute); abs.Before(d) {
+			d = abs
+		}
+	}
+	return d
+}
+
+// alive reports whether a loaded record may still be served, whatever the
+// store thinks: options may have shortened lifetimes since it was saved.
+func (m *middleware) alive(rec Record, now time.Time) bool {
+	if !now.Before(rec.Expires) || !now.Before(rec.Saved.Add(m.age(rec.Expiry))) {
+		return false
+	}
+	return m.absolute == 0 || now.Before(rec.Created.Add(m.absolute))
+}
+
+// token returns the token the request presents, if any.
+func (m *middleware) token(r *http.Request) string {
+	t, _ := m.readToken(r)
+	return t
+}
+
+// readToken returns the request's token and whether it came in the cookie.
+// The header, when enabled, wins.
+func (m *middleware) readToken(r *http.Request) (token string, fromCookie bool) {
+	if m.header != "" {
+		if v := r.Header.Get(m.header); v != "" {
+			return v, false
+		}
+	}
+	ck, err := r.Cookie(m.cookieName)
+	if err != nil {
+		return "", false
+	}
+	return ck.Value, true
+}
+
+// addVary marks the response as depending on the session's carriers.
+func (m *middleware) addVary(h http.Header) {
+	addVary(h, "Cookie")
+	if m.header != "" {
+		addVary(h, m.header)
+	}
+}
+
+func addVary(h http.Header, field string) {
+	for _, v := range h.Values("Vary") {
+		for _, f := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(f), field) {
+				return
+			}
+		}
+	}
+	h.Add("Vary", field)
+}
+
+// writeToken sets or expires the cookie (and the header) as the commit
+// decided.
+func (m *middleware) writeToken(h http.Header, s *Session) {
+	switch {
+	case s.exists && s.sendCookie:
+		ck := m.newCookie(s.token)
+		if !m.browserClose(s.expiry) {
+			age := m.age(s.expiry)
+			ck.MaxAge = int(age / time.Second)
+			ck.Expires = m.now().Add(age).UTC()
+		}
+		h.Add("Set-Cookie", ck.String())
+	case !s.exists && s.expireCookie:
+		ck := m.newCookie("")
+		ck.MaxAge = -1 // written as Max-Age=0
+		ck.Expires = time.Unix(0, 0).UTC()
+		h.Add("Set-Cookie", ck.String())
+	}
+	if s.issued && s.exists && m.header != "" {
+		h.Set(m.header, s.token)
+	}
+}
+
+func (m *middleware) newCookie(value string) *http.Cookie {
+	return &http.Cookie{
+		Name:     m.cookieName,
+		Value:    value,
+		Path:     m.path,
+		Domain:   m.domain,
+		Secure:   m.secure,
+		HttpOnly: m.httpOnly,
+		SameSite: m.sameSite,
+	}
+}
+
+// validCookieName reports whether name is an HTTP token (RFC 6265).
+func validCookieName(name string) bool {
+	return (&http.Cookie{Name: name, Value: "x"}).Valid() == nil
+}
+
+// defaultErrorHandler answers 503 when the store is unreachable, 400 when a
+// concurrent request deleted the session, 500 otherwise.
+func defaultErrorHandler(c *gin.Context, err error) {
+	code := statusFor(err)
+	msg := http.StatusText(code)
+	switch code {
+	case http.StatusServiceUnavailable:
+		msg = ErrUnavailable.Error()
+	case http.StatusBadRequest:
+		msg = ErrInterrupted.Error()
+	}
+	c.String(code, msg)
+}
+
+// statusFor classifies a session error as an HTTP status.
+func statusFor(err error) int {
+	switch {
+	case errors.Is(err, ErrUnavailable):
+		return http.StatusServiceUnavailable
+	case errors.Is(err, ErrInterrupted):
+		return http.StatusBadRequest
+	default:
+		return http.StatusInternalServerError
+	}
+}

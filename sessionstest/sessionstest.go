@@ -1,0 +1,385 @@
+// Package sessionstest checks that a sessions.Store behaves as the
+// middleware expects. Every store in this module passes it; third-party
+// stores should too:
+//
+//	func TestMyStore(t *testing.T) {
+//		sessionstest.Run(t, func(t *testing.T) sessions.Store { return mystore.New(…) })
+//	}
+package sessionstest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ginsessions/sessions"
+)
+
+// Run runs the conformance suite. newStore is called once per subtest and
+// must return a store whose state no other subtest sees (or share one and
+// rely on the random ids the suite uses). Stores must keep times to at
+// least millisecond precision.
+func Run(t *testing.T, newStore func(t *testing.T) sessions.Store) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.run(t, newStore(t))
+		})
+	}
+}
+
+type testCase struct {
+	name string
+	run  func(t *testing.T, st sessions.Store)
+}
+
+var cases = []testCase{
+	{"LoadMissing", testLoadMissing},
+	{"CreateAndLoad", testCreateAndLoad},
+	{"Delta", testDelta},
+	{"IncrStartsAtZero", testIncrStartsAtZero},
+	{"IncrNotIntegerChangesNothing", testIncrNotInteger},
+	{"NoResurrection", testNoResurrection},
+	{"NewReplaces", testNewReplaces},
+	{"Delete", testDelete},
+	{"ExpiredIsNotFound", testExpired},
+	{"ExpiresInTime", testExpiresInTime},
+	{"Touch", testTouch},
+	{"OddKeysAndValues", testOddValues},
+	{"ConcurrentIncr", testConcurrentIncr},
+	{"ConcurrentDifferentKeys", testConcurrentKeys},
+}
+
+// NewID returns a random store id of the form the middleware uses.
+func NewID() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	sum := sha256.Sum256(b[:])
+	return hex.EncodeToString(sum[:])
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+// create saves a new record with values and a one-hour lifetime.
+func create(t *testing.T, st sessions.Store, id string, values map[string]string) sessions.Change {
+	t.Helper()
+	now := time.Now()
+	ch := sessions.Change{
+		New: true, Set: values, UUID: "5f1c2b9e-8f47-4c8e-9d2a-6f0e8a4b1c3d",
+		Created: now.Add(-time.Minute), Saved: now, Expires: now.Add(time.Hour), Expiry: 30 * time.Minute,
+	}
+	if err := st.Save(ctx(t), id, ch); err != nil {
+		t.Fatalf("Save(New): %v", err)
+	}
+	return ch
+}
+
+func update(base sessions.Change) sessions.Change {
+	now := time.Now()
+	return sessions.Change{Saved: now, Expires: now.Add(time.Hour), Expiry: base.Expiry}
+}
+
+func mustLoad(t *testing.T, st sessions.Store, id string) sessions.Record {
+	t.Helper()
+	rec, found, err := st.Load(ctx(t), id)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if !found {
+		t.Fatalf("Load: record %.8s… not found", id)
+	}
+	return rec
+}
+
+func mustNotFind(t *testing.T, st sessions.Store, id string) {
+	t.Helper()
+	_, found, err := st.Load(ctx(t), id)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if found {
+		t.Fatalf("Load: record %.8s… found, want not found", id)
+	}
+}
+
+func equalValues(t *testing.T, got, want map[string]string) {
+	t.Helper()
+	if len(got) == 0 && len(want) == 0 {
+		return
+	}
+	if !maps.Equal(got, want) {
+		t.Fatalf("values = %v, want %v", got, want)
+	}
+}
+
+func sameTime(t *testing.T, field string, got, want time.Time) {
+	t.Helper()
+	if d := got.Sub(want); d > time.Millisecond || d < -time.Millisecond {
+		t.Fatalf("%s = %v, want %v (±1ms)", field, got, want)
+	}
+}
+
+func testLoadMissing(t *testing.T, st sessions.Store) {
+	mustNotFind(t, st, NewID())
+}
+
+func testCreateAndLoad(t *testing.T, st sessions.Store) {
+	id := NewID()
+	values := map[string]string{"greeting": `"Hello, Gin Sessions!"`, "num_visits": "3"}
+	ch := create(t, st, id, maps.Clone(values))
+	rec := mustLoad(t, st, id)
+	equalValues(t, rec.Values, values)
+	if rec.UUID != ch.UUID {
+		t.Fatalf("UUID = %q, want %q", rec.UUID, ch.UUID)
+	}
+	if rec.Expiry != ch.Expiry {
+		t.Fatalf("Expiry = %v, want %v", rec.Expiry, ch.Expiry)
+	}
+	sameTime(t, "Created", rec.Created, ch.Created)
+	sameTime(t, "Saved", rec.Saved, ch.Saved)
+	sameTime(t, "Expires", rec.Expires, ch.Expires)
+}
+
+func testDelta(t *testing.T, st sessions.Store) {
+	id := NewID()
+	ch := create(t, st, id, map[string]string{"keep": `"k"`, "drop": `"d"`, "change": "1", "n": "5"})
+	up := update(ch)
+	up.Set = map[string]string{"change": "2", "add": `["a"]`}
+	up.Delete = []string{"drop", "never-there"}
+	up.Incr = map[string]int64{"n": 3, "fresh": -2}
+	up.Expiry = -1
+	if err := st.Save(ctx(t), id, up); err != nil {
+		t.Fatalf("Save(delta): %v", err)
+	}
+	rec := mustLoad(t, st, id)
+	equalValues(t, rec.Values, map[string]string{"keep": `"k"`, "change": "2", "add": `["a"]`, "n": "8", "fresh": "-2"})
+	if rec.UUID != ch.UUID {
+		t.Fatalf("an update changed the UUID to %q", rec.UUID)
+	}
+	sameTime(t, "Created", rec.Created, ch.Created)
+	sameTime(t, "Saved", rec.Saved, up.Saved)
+	if rec.Expiry != -1 {
+		t.Fatalf("Expiry = %v, want -1ns", rec.Expiry)
+	}
+}
+
+func testIncrStartsAtZero(t *testing.T, st sessions.Store) {
+	id := NewID()
+	ch := create(t, st, id, map[string]string{"x": "1"})
+	up := update(ch)
+	up.Incr = map[string]int64{"count": 1}
+	if err := st.Save(ctx(t), id, up); err != nil {
+		t.Fatalf("Save: %v", err)
+	}
+	if got := mustLoad(t, st, id).Values["count"]; got != "1" {
+		t.Fatalf("count = %q, want 1", got)
+	}
+}
+
+func testIncrNotInteger(t *testing.T, st sessions.Store) {
+	id := NewID()
+	ch := create(t, st, id, map[string]string{"name": `"ann"`, "half": "1.5"})
+	for _, key := range []string{"name", "half"} {
+		up := update(ch)
+		up.Set = map[string]string{"other": "1"}
+		up.Incr = map[string]int64{key: 1}
+		err := st.Save(ctx(t), id, up)
+		if !errors.Is(err, sessions.ErrNotInteger) {
+			t.Fatalf("Incr of %s: err = %v, want ErrNotInteger", key, err)
+		}
+	}
+	equalValues(t, mustLoad(t, st, id).Values, map[string]string{"name": `"ann"`, "half": "1.5"})
+}
+
+func testNoResurrection(t *testing.T, st sessions.Store) {
+	id := NewID()
+	ch := create(t, st, id, map[string]string{"a": "1"})
+	if err := st.Delete(ctx(t), id); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	up := update(ch)
+	up.Set = map[string]string{"b": "2"}
+	up.Incr = map[string]int64{"c": 1}
+	if err := st.Save(ctx(t), id, up); !errors.Is(err, sessions.ErrInterrupted) {
+		t.Fatalf("Save on a deleted record: err = %v, want ErrInterrupted", err)
+	}
+	mustNotFind(t, st, id)
+	if err := st.Save(ctx(t), NewID(), up); !errors.Is(err, sessions.ErrInterrupted) {
+		t.Fatalf("Save on a never-created record: err = %v, want ErrInterrupted", err)
+	}
+}
+
+func testNewReplaces(t *testing.T, st sessions.Store) {
+	id := NewID()
+	create(t, st, id, map[string]string{"old": "1"})
+	ch := create(t, st, id, map[string]string{"new": "2"})
+	rec := mustLoad(t, st, id)
+	equalValues(t, rec.Values, map[string]string{"new": "2"})
+	sameTime(t, "Created", rec.Created, ch.Created)
+}
+
+func testDelete(t *testing.T, st sessions.Store) {
+	id, other := NewID(), NewID()
+	create(t, st, id, map[string]string{"a": "1"})
+	create(t, st, other, map[string]string{"b": "2"})
+	if err := st.Delete(ctx(t), id); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	mustNotFind(t, st, id)
+	equalValues(t, mustLoad(t, st, other).Values, map[string]string{"b": "2"})
+	if err := st.Delete(ctx(t), NewID()); err != nil {
+		t.Fatalf("Delete of a missing record: %v", err)
+	}
+}
+
+func testExpired(t *testing.T, st sessions.Store) {
+	id := NewID()
+	now := time.Now()
+	ch := sessions.Change{New: true, Set: map[string]string{"a": "1"}, UUID: "u",
+		Created: now.Add(-time.Hour), Saved: now.Add(-time.Hour), Expires: now.Add(-time.Second)}
+	if err := st.Save(ctx(t), id, ch); err != nil {
+		t.Fatalf("Save(New, already expired): %v", err)
+	}
+	mustNotFind(t, st, id)
+	up := update(ch)
+	up.Set = map[string]string{"b": "2"}
+	if err := st.Save(ctx(t), id, up); !errors.Is(err, sessions.ErrInterrupted) {
+		t.Fatalf("Save on an expired record: err = %v, want ErrInterrupted", err)
+	}
+	mustNotFind(t, st, id)
+}
+
+func testExpiresInTime(t *testing.T, st sessions.Store) {
+	id := NewID()
+	now := time.Now()
+	ch := sessions.Change{New: true, Set: map[string]string{"a": "1"}, UUID: "u",
+		Created: now, Saved: now, Expires: now.Add(200 * time.Millisecond)}
+	if err := st.Save(ctx(t), id, ch); err != nil {
+		t.Fatalf("Save: %v", err)
+	}
+	// The store's own clock decides, so poll, within a bound.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, found, err := st.Load(ctx(t), id)
+		if err != nil {
+			t.Fatalf("Load: %v", err)
+		}
+		if !found {
+			if time.Now().Before(ch.Expires) {
+				t.Fatalf("record gone before it expired")
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("record still served %v after it expired", time.Since(ch.Expires))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func testTouch(t *testing.T, st sessions.Store) {
+	id := NewID()
+	values := map[string]string{"a": "1"}
+	create(t, st, id, maps.Clone(values))
+	later := time.Now().Add(3 * time.Hour)
+	if err := st.Touch(ctx(t), id, later); err != nil {
+		t.Fatalf("Touch: %v", err)
+	}
+	rec := mustLoad(t, st, id)
+	sameTime(t, "Expires after Touch", rec.Expires, later)
+	equalValues(t, rec.Values, values)
+
+	if err := st.Touch(ctx(t), id, time.Now().Add(-time.Second)); err != nil {
+		t.Fatalf("Touch into the past: %v", err)
+	}
+	mustNotFind(t, st, id)
+
+	missing := NewID()
+	if err := st.Touch(ctx(t), missing, later); err != nil {
+		t.Fatalf("Touch of a missing record: %v", err)
+	}
+	mustNotFind(t, st, missing)
+}
+
+func testOddValues(t *testing.T, st sessions.Store) {
+	id := NewID()
+	values := map[string]string{
+		"":                  `""`,
+		"clé ünïcode ☃":     `"välue ☃"`,
+		"with:colon/slash":  `{"nested":{"list":[1,2.5,null,true]}}`,
+		"_looks_reserved":   "null",
+		"big":               `"` + strings.Repeat("x", 100_000) + `"`,
+		"max":               strconv.FormatInt(1<<63-1, 10),
+		"quote\"and\\slash": `"\"\\"`,
+	}
+	create(t, st, id, maps.Clone(values))
+	equalValues(t, mustLoad(t, st, id).Values, values)
+}
+
+func testConcurrentIncr(t *testing.T, st sessions.Store) {
+	id := NewID()
+	ch := create(t, st, id, map[string]string{"n": "0"})
+	const n = 100
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			up := update(ch)
+			up.Incr = map[string]int64{"n": 1}
+			errs <- st.Save(ctx(t), id, up)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("Save: %v", err)
+		}
+	}
+	if got := mustLoad(t, st, id).Values["n"]; got != strconv.Itoa(n) {
+		t.Fatalf("after %d concurrent increments n = %s", n, got)
+	}
+}
+
+func testConcurrentKeys(t *testing.T, st sessions.Store) {
+	id := NewID()
+	ch := create(t, st, id, map[string]string{"base": "0"})
+	const n = 50
+	want := map[string]string{"base": "0"}
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		key := fmt.Sprintf("k%d", i)
+		want[key] = strconv.Itoa(i)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			up := update(ch)
+			up.Set = map[string]string{key: strconv.Itoa(i)}
+			errs <- st.Save(ctx(t), id, up)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("Save: %v", err)
+		}
+	}
+	equalValues(t, mustLoad(t, st, id).Values, want)
+}

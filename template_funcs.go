@@ -1,0 +1,241 @@
+package sessions
+
+import (
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/gin-gonic/gin/render"
+)
+
+// Keys under which H and HTMLRender add the session to a template's data.
+const (
+	templateSessionKey = "session"
+	templateFlashesKey = "flashes"
+)
+
+// FuncMap returns the template functions that Django templates have and Go
+// templates lack, for html/template (engine.SetFuncMap, or Funcs before
+// parsing). It returns a new map on every call, so callers may add to it.
+//
+// It holds:
+//
+//	pluralize  Django's pluralize filter, in its three forms:
+//	           {{ .n | pluralize }}          "" for 1, "s" otherwise
+//	           {{ .n | pluralize "es" }}     "" for 1, "es" otherwise
+//	           {{ .n | pluralize "y,ies" }}  "y" for 1, "ies" otherwise
+//
+// pluralize takes any integer or floating-point type, numbers read back from
+// the session or decoded from JSON (json.Number too), and strings holding a
+// number; 1 and 1.0 are singular, everything else (0 included) is plural.
+// A slice, array or map is singular when it holds one element. As in Django,
+// anything else (nil, a string that is not a number, a struct) and a suffix
+// with more than one comma print nothing.
+func FuncMap() template.FuncMap {
+	return template.FuncMap{
+		"pluralize": pluralize,
+	}
+}
+
+// pluralize receives the piped value last: {{ .n | pluralize "es" }} calls
+// pluralize("es", n).
+func pluralize(args ...any) (string, error) {
+	suffix, value := "s", any(nil)
+	switch len(args) {
+	case 1:
+		value = args[0]
+	case 2:
+		s, ok := args[0].(string)
+		if !ok {
+			return "", fmt.Errorf("sessions: pluralize: the suffix must be a string, got %T", args[0])
+		}
+		suffix, value = s, args[1]
+	default:
+		return "", fmt.Errorf("sessions: pluralize takes a value and an optional suffix, got %d arguments", len(args))
+	}
+
+	if !strings.Contains(suffix, ",") {
+		suffix = "," + suffix
+	}
+	singular, plural, _ := strings.Cut(suffix, ",")
+	if strings.Contains(plural, ",") {
+		return "", nil
+	}
+	one, ok := isOne(value)
+	if !ok {
+		return "", nil
+	}
+	if one {
+		return singular, nil
+	}
+	return plural, nil
+}
+
+// isOne reports whether v counts as one, and whether it can be counted at all,
+// following Django: float(v) == 1 for numbers and numeric strings, len(v) == 1
+// for containers.
+func isOne(v any) (one, ok bool) {
+	rv := reflect.ValueOf(v)
+	for rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface {
+		if rv.IsNil() {
+			return false, false
+		}
+		rv = rv.Elem()
+	}
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return rv.Int() == 1, true
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return rv.Uint() == 1, true
+	case reflect.Float32, reflect.Float64:
+		return rv.Float() == 1, true
+	case reflect.Bool:
+		// Python's bool is an int: float(True) == 1.
+		return rv.Bool(), true
+	case reflect.String:
+		return stringIsOne(rv.String())
+	case reflect.Slice, reflect.Array, reflect.Map:
+		return rv.Len() == 1, true
+	}
+	return false, false
+}
+
+// stringIsOne reads s as Python's float() does: surrounding spaces are
+// allowed, hexadecimal is not, and a number too large for a float64 is still
+// a number (infinity), just not one.
+func stringIsOne(s string) (one, ok bool) {
+	s = strings.TrimSpace(s)
+	if strings.ContainsAny(s, "xX") {
+		return false, false
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		var ne *strconv.NumError
+		if !errors.As(err, &ne) || ne.Err != strconv.ErrRange {
+			return false, false
+		}
+	}
+	return f == 1, true
+}
+
+// H returns a new map holding data's entries plus "session", a snapshot of
+// the session's values (map[string]any; integral numbers are ints, so
+// {{ .session.num_visits }} prints 3, not 3e+00), and "flashes", the
+// session's flash messages, which it consumes as Session.Flashes does. It is
+// for engines whose HTML renderer HTMLRender cannot wrap:
+//
+//	c.HTML(http.StatusOK, "index.html", sessions.H(c, gin.H{"title": "Home"}))
+//
+// data is never modified and may be nil. An entry that data already has under
+// "session" or "flashes" wins, and then the flashes are left unconsumed. On a
+// route without the session middleware, "session" is an empty map and
+// "flashes" is nil.
+func H(c *gin.Context, data gin.H) gin.H {
+	return withSession(contextSession(c), data)
+}
+
+// contextSession finds the session of the request, or nil when the session
+// middleware does not run on this route.
+func contextSession(c *gin.Context) *Session {
+	if s, ok := sessionFromWriter(c.Writer); ok {
+		return s
+	}
+	if v, ok := c.Get(ContextKey); ok {
+		if s, ok := v.(*Session); ok {
+			return s
+		}
+	}
+	return nil
+}
+
+// withSession builds the template data for one render. s may be nil.
+func withSession(s *Session, data map[string]any) gin.H {
+	out := make(gin.H, len(data)+2)
+	for k, v := range data {
+		out[k] = v
+	}
+	if _, ok := out[templateSessionKey]; !ok {
+		values := map[string]any{}
+		if s != nil {
+			values = s.snapshot()
+		}
+		out[templateSessionKey] = values
+	}
+	if _, ok := out[templateFlashesKey]; !ok {
+		var flashes []any
+		if s != nil {
+			flashes = s.Flashes()
+		}
+		out[templateFlashesKey] = flashes
+	}
+	return out
+}
+
+// HTMLRender wraps an engine's HTML renderer so that every c.HTML call whose
+// data is a gin.H, a map[string]any or nil hands the template "session" and
+// "flashes", as H does, with no change to the handlers:
+//
+//	r.LoadHTMLGlob("templates/*.html") // or LoadHTMLFiles, LoadHTMLFS, SetHTMLTemplate
+//	r.HTMLRender = sessions.HTMLRender(r.HTMLRender)
+//
+// Set it after loading the templates, since loading replaces r.HTMLRender.
+// It works in release and debug mode. Data of any other type, a struct say,
+// is passed through unchanged. The handler's map is never modified.
+//
+// Gin calls the renderer without the request, so the session is looked up
+// when the page is written, from the response writer that the middleware
+// installs: the template sees the session as the handler left it, and the
+// flashes it shows are consumed and that consumption saved with the
+// response.
+func HTMLRender(inner render.HTMLRender) render.HTMLRender {
+	if inner == nil {
+		panic("sessions: HTMLRender needs the engine's renderer: load the templates (LoadHTMLGlob, LoadHTMLFiles, SetHTMLTemplate) before wrapping r.HTMLRender")
+	}
+	return htmlRender{inner: inner}
+}
+
+// htmlRender is the renderer HTMLRender returns.
+type htmlRender struct {
+	inner render.HTMLRender
+}
+
+// Instance defers the inner Instance call to Render time, when the response
+// writer, and with it the session, is known. Gin's debug renderer parses the
+// templates in Instance, so calling it only once per render also keeps debug
+// mode from parsing them twice.
+func (h htmlRender) Instance(name string, data any) render.Render {
+	switch d := data.(type) {
+	case nil:
+		return sessionHTML{inner: h.inner, name: name}
+	case gin.H:
+		return sessionHTML{inner: h.inner, name: name, data: d}
+	case map[string]any:
+		return sessionHTML{inner: h.inner, name: name, data: d}
+	}
+	return h.inner.Instance(name, data)
+}
+
+// sessionHTML is one pending render of a template with the session added.
+type sessionHTML struct {
+	inner render.HTMLRender
+	name  string
+	data  map[string]any
+}
+
+// Render adds the session found behind w to the data and renders the inner
+// template.
+func (r sessionHTML) Render(w http.ResponseWriter) error {
+	s, _ := sessionFromWriter(w)
+	return r.inner.Instance(r.name, withSession(s, r.data)).Render(w)
+}
+
+// WriteContentType is what gin calls for a response without a body (204,
+// 304), where the template is not executed: the session is left alone.
+func (r sessionHTML) WriteContentType(w http.ResponseWriter) {
+	r.inner.Instance(r.name, r.data).WriteContentType(w)
+}

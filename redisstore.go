@@ -427,7 +427,9 @@ end
 //
 // It answers OK, INTERRUPTED (an update of a missing or expired record), or
 // "NOTINTEGER reason\nfield" (the field last, as it may hold anything).
-var saveScript = redis.NewScript(luaIsLive + `
+var saveScript = redis.NewScript(saveLua)
+
+const saveLua = luaIsLive + `
 local key = KEYS[1]
 if ARGV[1] == 'new' then
   redis.call('DEL', key)
@@ -480,20 +482,22 @@ end
 hsetPairs(bookFirst, bookLast)
 redis.call('PEXPIREAT', key, ARGV[3])
 return 'OK'
-`)
+`
 
 // touchScript moves the expiry of a live record: the _session_expires field
 // and the key's TTL, nothing else. A missing or expired record is left alone.
 //
 //	KEYS[1]  the session key
 //	ARGV     now, the new expiry, the PEXPIREAT milliseconds
-var touchScript = redis.NewScript(luaIsLive + `
+var touchScript = redis.NewScript(touchLua)
+
+const touchLua = luaIsLive + `
 local key = KEYS[1]
 if not isLive(key, ARGV[1]) then return 0 end
 redis.call('HSET', key, '_session_expires', ARGV[2])
 redis.call('PEXPIREAT', key, ARGV[3])
 return 1
-`)
+`
 
 // Compile-time check that RedisStore is a Store.
 var _ Store = (*RedisStore)(nil)

@@ -36,6 +36,8 @@ func TestRedisStore(t *testing.T) {
 		{"NotInteger", testRedisNotInteger},
 		{"Corrupted", testRedisCorrupted},
 		{"ReservedKeys", testRedisReservedKeys},
+		{"Conformance", testRedisConformance},
+		{"Requests", testRedisRequests},
 	}
 	for _, b := range redisBackends {
 		t.Run(b.name, func(t *testing.T) {
@@ -396,7 +398,7 @@ func testRedisTTL(t *testing.T, client func(t *testing.T) redis.UniversalClient)
 	}
 
 	// A sub-millisecond expiry rounds up: Redis never forgets early.
-	touched := time.UnixMilli(time.Now().Add(2*time.Hour).UnixMilli()).Add(time.Microsecond)
+	touched := time.UnixMilli(time.Now().Add(2 * time.Hour).UnixMilli()).Add(time.Microsecond)
 	mustNot(t, store.Touch(ctx, id, touched), "touch")
 	if got, want := expireTime(), touched.UnixMilli()+1; got != want {
 		t.Errorf("after Touch: PEXPIRETIME = %d, want %d", got, want)

@@ -15,7 +15,7 @@ import (
 
 func testRedisConformance(t *testing.T, client func(t *testing.T) redis.UniversalClient) {
 	rdb := client(t)
-	prefix := testPrefix(t)
+	prefix := testPrefix(t, rdb)
 	sessionstest.Run(t, func(t *testing.T) sessions.Store {
 		return sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(prefix))
 	})
@@ -71,7 +71,7 @@ func testRedisRequests(t *testing.T, client func(t *testing.T) redis.UniversalCl
 			rdb := client(t)
 			warmScripts(t, rdb)
 			rt := countRoundTrips(rdb)
-			store := sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(testPrefix(t)))
+			store := sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(testPrefix(t, rdb)))
 			browser := newClient(t, newEngine(store, tt.opts, counterRoutes))
 			for _, step := range tt.steps {
 				rt.take()
@@ -86,4 +86,54 @@ func testRedisRequests(t *testing.T, client func(t *testing.T) redis.UniversalCl
 			}
 		})
 	}
+}
+
+// testRedisRequestEdges covers what reaches a visitor when the record is
+// corrupted or deleted by a concurrent request.
+func testRedisRequestEdges(t *testing.T, newRedis func(t *testing.T) redis.UniversalClient) {
+	rdb := newRedis(t)
+	prefix := testPrefix(t, rdb)
+	logger, logs := newLogger()
+	store := sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(prefix), sessions.WithRedisLogger(logger))
+	engine := newEngine(store, nil, func(r *gin.Engine) {
+		counterRoutes(r)
+		// A concurrent logout, between this request's load and its save.
+		r.GET("/logout-meanwhile", func(c *gin.Context) {
+			s := sessions.Default(c)
+			s.Get("count")
+			token, _ := c.Cookie("sessionid")
+			mustNot(t, store.Delete(c, sessions.StoreID(token)), "delete")
+			s.Set("after", "logout")
+			c.String(http.StatusOK, "ok")
+		})
+	})
+	key := func(b *client) string { return prefix + sessions.StoreID(b.cookie("sessionid")) }
+
+	t.Run("corrupted record gives a new session", func(t *testing.T) {
+		browser := newClient(t, engine)
+		browser.get("/count")
+		old := key(browser)
+		mustNot(t, rdb.HSet(t.Context(), old, "count", "{not json").Err(), "corrupting")
+		if rec := browser.get("/count"); rec.Code != http.StatusOK || rec.Body.String() != "1" {
+			t.Errorf("/count on a corrupted record = %d %q, want 200 1 (a new session)", rec.Code, rec.Body)
+		}
+		if key(browser) == old {
+			t.Error("the corrupted record's token was kept")
+		}
+		if !strings.Contains(logs.String(), old) {
+			t.Errorf("the corruption of %s was not logged: %q", old, logs.String())
+		}
+	})
+
+	t.Run("deleted meanwhile gives 400 and no record", func(t *testing.T) {
+		browser := newClient(t, engine)
+		browser.get("/count")
+		old := key(browser)
+		if rec := browser.get("/logout-meanwhile"); rec.Code != http.StatusBadRequest {
+			t.Errorf("a save after a concurrent logout = %d, want 400", rec.Code)
+		}
+		if n := rdb.Exists(t.Context(), old).Val(); n != 0 {
+			t.Errorf("the deleted record was brought back: %v", rdb.HGetAll(t.Context(), old).Val())
+		}
+	})
 }

@@ -55,9 +55,33 @@ func newID(t testing.TB) string {
 }
 
 // testPrefix returns a key prefix of t's own, so that tests sharing a server
-// (REDIS_ADDR) never see each other's keys.
-func testPrefix(t testing.TB) string {
-	return "sessionstest:" + strings.ToLower(rand.Text()[:10]) + ":"
+// (REDIS_ADDR) never see each other's keys, and deletes the keys under it
+// when t ends. SCAN, unlike KEYS, does not block a shared server.
+func testPrefix(t testing.TB, rdb redis.UniversalClient) string {
+	prefix := "sessionstest:" + strings.ToLower(rand.Text()[:10]) + ":"
+	t.Cleanup(func() {
+		ctx := context.Background()
+		clean := func(ctx context.Context, c *redis.Client) error {
+			iter := c.Scan(ctx, 0, prefix+"*", 100).Iterator()
+			for iter.Next(ctx) {
+				if err := c.Del(ctx, iter.Val()).Err(); err != nil {
+					return err
+				}
+			}
+			return iter.Err()
+		}
+		var err error
+		switch c := rdb.(type) {
+		case *redis.ClusterClient:
+			err = c.ForEachMaster(ctx, clean)
+		case *redis.Client:
+			err = clean(ctx, c)
+		}
+		if err != nil {
+			t.Errorf("deleting the keys under %s: %v", prefix, err)
+		}
+	})
+	return prefix
 }
 
 // roundTrips counts what a go-redis client sends: one round trip per command

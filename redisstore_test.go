@@ -38,6 +38,7 @@ func TestRedisStore(t *testing.T) {
 		{"ReservedKeys", testRedisReservedKeys},
 		{"Conformance", testRedisConformance},
 		{"Requests", testRedisRequests},
+		{"RequestEdges", testRedisRequestEdges},
 	}
 	for _, b := range redisBackends {
 		t.Run(b.name, func(t *testing.T) {
@@ -63,7 +64,7 @@ func testRedisRoundTrips(t *testing.T, client func(t *testing.T) redis.Universal
 	ctx := t.Context()
 	rdb := client(t)
 	rt := countRoundTrips(rdb)
-	store := sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(testPrefix(t)))
+	store := sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(testPrefix(t, rdb)))
 	id := newID(t)
 
 	// The counter itself: a pipeline is one round trip of several commands.
@@ -141,7 +142,7 @@ func slicesEqual(a, b []string) bool { return strings.Join(a, " ") == strings.Jo
 func testRedisScriptFlush(t *testing.T, client func(t *testing.T) redis.UniversalClient) {
 	ctx := t.Context()
 	rdb := client(t)
-	store := sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(testPrefix(t)))
+	store := sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(testPrefix(t, rdb)))
 	id := newID(t)
 	mustNot(t, store.Save(ctx, id, change(true)), "save")
 	mustNot(t, rdb.ScriptFlush(ctx).Err(), "SCRIPT FLUSH")
@@ -157,7 +158,8 @@ func testRedisScriptFlush(t *testing.T, client func(t *testing.T) redis.Universa
 
 func testRedisRecord(t *testing.T, client func(t *testing.T) redis.UniversalClient) {
 	ctx := t.Context()
-	store := sessions.NewRedisStore(client(t), sessions.WithRedisKeyPrefix(testPrefix(t)))
+	rdb := client(t)
+	store := sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(testPrefix(t, rdb)))
 	id := newID(t)
 	created := time.Date(2026, 3, 4, 5, 6, 7, 123456789, time.FixedZone("CET", 3600))
 	expires := time.Now().Add(time.Hour)
@@ -209,7 +211,7 @@ func testRedisRecord(t *testing.T, client func(t *testing.T) redis.UniversalClie
 func testRedisLayout(t *testing.T, client func(t *testing.T) redis.UniversalClient) {
 	ctx := t.Context()
 	rdb := client(t)
-	prefix := testPrefix(t)
+	prefix := testPrefix(t, rdb)
 	store := sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(prefix))
 	id := newID(t)
 	ch := change(true)
@@ -237,7 +239,8 @@ func testRedisLayout(t *testing.T, client func(t *testing.T) redis.UniversalClie
 
 func testRedisNewReplaces(t *testing.T, client func(t *testing.T) redis.UniversalClient) {
 	ctx := t.Context()
-	store := sessions.NewRedisStore(client(t), sessions.WithRedisKeyPrefix(testPrefix(t)))
+	rdb := client(t)
+	store := sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(testPrefix(t, rdb)))
 	id := newID(t)
 	first := change(true)
 	first.Set = map[string]string{"old": "1"}
@@ -258,7 +261,8 @@ func testRedisNewReplaces(t *testing.T, client func(t *testing.T) redis.Universa
 
 func testRedisConcurrentIncr(t *testing.T, client func(t *testing.T) redis.UniversalClient) {
 	ctx := t.Context()
-	store := sessions.NewRedisStore(client(t), sessions.WithRedisKeyPrefix(testPrefix(t)))
+	rdb := client(t)
+	store := sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(testPrefix(t, rdb)))
 	id := newID(t)
 	mustNot(t, store.Save(ctx, id, change(true)), "save new")
 
@@ -286,7 +290,8 @@ func testRedisConcurrentIncr(t *testing.T, client func(t *testing.T) redis.Unive
 
 func testRedisConcurrentKeys(t *testing.T, client func(t *testing.T) redis.UniversalClient) {
 	ctx := t.Context()
-	store := sessions.NewRedisStore(client(t), sessions.WithRedisKeyPrefix(testPrefix(t)))
+	rdb := client(t)
+	store := sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(testPrefix(t, rdb)))
 	id := newID(t)
 	start := change(true)
 	start.Set = map[string]string{"doomed": "0"}
@@ -326,7 +331,7 @@ func testRedisConcurrentKeys(t *testing.T, client func(t *testing.T) redis.Unive
 func testRedisNoResurrection(t *testing.T, client func(t *testing.T) redis.UniversalClient) {
 	ctx := t.Context()
 	rdb := client(t)
-	prefix := testPrefix(t)
+	prefix := testPrefix(t, rdb)
 	store := sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(prefix))
 	past := time.Now().Add(-time.Minute).UTC().Format("2006-01-02T15:04:05.000000000Z")
 
@@ -380,7 +385,7 @@ func testRedisNoResurrection(t *testing.T, client func(t *testing.T) redis.Unive
 func testRedisTTL(t *testing.T, client func(t *testing.T) redis.UniversalClient) {
 	ctx := t.Context()
 	rdb := client(t)
-	prefix := testPrefix(t)
+	prefix := testPrefix(t, rdb)
 	store := sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(prefix))
 	id := newID(t)
 	expireTime := func() int64 {
@@ -419,7 +424,7 @@ func testRedisTTL(t *testing.T, client func(t *testing.T) redis.UniversalClient)
 func testRedisNotInteger(t *testing.T, client func(t *testing.T) redis.UniversalClient) {
 	ctx := t.Context()
 	rdb := client(t)
-	prefix := testPrefix(t)
+	prefix := testPrefix(t, rdb)
 	store := sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(prefix))
 
 	tests := []struct {
@@ -457,7 +462,7 @@ func testRedisNotInteger(t *testing.T, client func(t *testing.T) redis.Universal
 func testRedisCorrupted(t *testing.T, client func(t *testing.T) redis.UniversalClient) {
 	ctx := t.Context()
 	rdb := client(t)
-	prefix := testPrefix(t)
+	prefix := testPrefix(t, rdb)
 	logger, logs := newLogger()
 	store := sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(prefix), sessions.WithRedisLogger(logger))
 
@@ -504,7 +509,8 @@ func testRedisCorrupted(t *testing.T, client func(t *testing.T) redis.UniversalC
 
 func testRedisReservedKeys(t *testing.T, client func(t *testing.T) redis.UniversalClient) {
 	ctx := t.Context()
-	store := sessions.NewRedisStore(client(t), sessions.WithRedisKeyPrefix(testPrefix(t)))
+	rdb := client(t)
+	store := sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(testPrefix(t, rdb)))
 	id := newID(t)
 	mustNot(t, store.Save(ctx, id, change(true)), "save")
 	changes := map[string]sessions.Change{

@@ -497,8 +497,8 @@ func testRedisCorrupted(t *testing.T, client func(t *testing.T) redis.UniversalC
 				t.Errorf("corruption not reported to the logger; it got %q", report)
 			}
 
-			// The middleware then starts a new session, which replaces the
-			// corrupted key whatever its type.
+			// A New save under the same id replaces the corrupted key,
+			// whatever its type.
 			mustNot(t, store.Save(ctx, id, change(true)), "save new over corrupted data")
 			if _, found, err := store.Load(ctx, id); !found || err != nil {
 				t.Errorf("Load after a new save = found %v, %v", found, err)

@@ -47,7 +47,6 @@ type RedisStore struct {
 	prefix    string
 	logger    *slog.Logger
 	loggerSet bool
-	now       func() time.Time
 }
 
 // RedisOption configures NewRedisStore.
@@ -71,9 +70,9 @@ func WithRedisLogger(logger *slog.Logger) RedisOption {
 	return func(s *RedisStore) { s.logger, s.loggerSet = logger, true }
 }
 
-// DefaultRedisKeyPrefix is the key prefix NewRedisStore uses unless
-// WithRedisKeyPrefix says otherwise.
-const DefaultRedisKeyPrefix = "session:"
+// defaultRedisKeyPrefix is the key prefix unless WithRedisKeyPrefix says
+// otherwise.
+const defaultRedisKeyPrefix = "session:"
 
 // The bookkeeping fields of a session hash. They start with the reserved
 // "_session_" prefix, so they cannot clash with an application's keys; the
@@ -106,7 +105,7 @@ func NewRedisStore(client redis.UniversalClient, opts ...RedisOption) *RedisStor
 	if client == nil {
 		panic("sessions: NewRedisStore needs a Redis client: pass redis.NewClient(&redis.Options{Addr: ...}) or redis.NewUniversalClient(...)")
 	}
-	s := &RedisStore{client: client, prefix: DefaultRedisKeyPrefix, now: time.Now}
+	s := &RedisStore{client: client, prefix: defaultRedisKeyPrefix}
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -151,7 +150,7 @@ func (s *RedisStore) Load(ctx context.Context, id string) (Record, bool, error) 
 		s.reportCorrupt(ctx, key, err)
 		return Record{}, false, nil
 	}
-	if !rec.Expires.After(s.now()) {
+	if !rec.Expires.After(time.Now()) {
 		return Record{}, false, nil
 	}
 	return rec, true, nil
@@ -248,7 +247,7 @@ func (s *RedisStore) Save(ctx context.Context, id string, ch Change) error {
 
 // saveArgs lays ch out as the arguments of saveScript.
 func (s *RedisStore) saveArgs(ch Change) ([]any, error) {
-	now, err := formatRedisTime(s.now())
+	now, err := formatRedisTime(time.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -345,7 +344,7 @@ func (s *RedisStore) Delete(ctx context.Context, id string) error {
 // Touch implements Store with one script run that rewrites the expiry field
 // and the key's TTL only: see touchScript.
 func (s *RedisStore) Touch(ctx context.Context, id string, expires time.Time) error {
-	now, err := formatRedisTime(s.now())
+	now, err := formatRedisTime(time.Now())
 	if err != nil {
 		return err
 	}

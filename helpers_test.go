@@ -232,3 +232,15 @@ func tokenOf(setCookie string) string {
 	_, v, _ = strings.Cut(v, "=")
 	return v
 }
+
+func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }
+
+// readBody returns a response's body as a string.
+func readBody(t *testing.T, res *http.Response) string {
+	t.Helper()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -6,7 +6,10 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -135,24 +138,22 @@ func (s *MemoryStore) Save(_ context.Context, id string, ch Change) error {
 		sh.remove(r)
 		r = nil
 	}
-	var values map[string]string
-	switch {
-	case ch.New:
-		values = make(map[string]string, len(ch.Set)+len(ch.Incr))
-	case r == nil:
+	if r == nil && !ch.New {
 		return fmt.Errorf("sessions: memory store: saving %.8s…: %w", id, ErrInterrupted)
-	default:
-		_, stored := readField(r.data)
-		values = decodeValues(stored)
 	}
-	if err := applyChange(values, ch); err != nil {
+	var old string
+	if r != nil {
+		old = r.data
+	}
+	data, err := applyChange(old, ch)
+	if err != nil {
 		return err
 	}
 	if r == nil {
 		r = &memoryRecord{id: key}
 		sh.add(r, s.perShard)
 	}
-	r.data = encodeRecordData(ch.UUID, values, r, ch.New)
+	r.data = data
 	if ch.New {
 		r.created = ch.Created.UnixNano()
 	}
@@ -192,31 +193,54 @@ func (s *MemoryStore) Touch(_ context.Context, id string, expires time.Time) err
 	return nil
 }
 
-// applyChange applies ch's delta to values, checking every increment before
-// changing anything so that a failed change leaves no trace.
-func applyChange(values map[string]string, ch Change) error {
-	sums := make(map[string]string, len(ch.Incr))
-	for k, d := range ch.Incr {
-		var cur int64
-		if raw, ok := values[k]; ok {
-			n, err := strconv.ParseInt(raw, 10, 64)
-			if err != nil {
-				return fmt.Errorf("sessions: memory store: incrementing %q: %w", k, ErrNotInteger)
-			}
-			cur = n
-		}
-		sums[k] = strconv.FormatInt(cur+d, 10)
+// applyChange returns the packed data of a record after ch: the UUID, then
+// every key and value (see readField). Every increment is checked before
+// anything is written, so a failed change leaves no trace.
+func applyChange(old string, ch Change) (string, error) {
+	uuid, fields := ch.UUID, ""
+	if !ch.New {
+		uuid, fields = readField(old)
 	}
-	for _, k := range ch.Delete {
-		delete(values, k)
+	var sums map[string]int64
+	if len(ch.Incr) > 0 {
+		sums = maps.Clone(ch.Incr)
+		for rest := fields; rest != ""; {
+			var k, v string
+			k, rest = readField(rest)
+			v, rest = readField(rest)
+			if d, ok := ch.Incr[k]; ok {
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil {
+					return "", fmt.Errorf("sessions: memory store: incrementing %q: %w", k, ErrNotInteger)
+				}
+				sums[k] = n + d
+			}
+		}
+	}
+	var b strings.Builder
+	b.Grow(len(uuid) + len(fields) + 64*(len(ch.Set)+len(sums)))
+	writeField(&b, uuid)
+	for rest := fields; rest != ""; {
+		var k, v string
+		k, rest = readField(rest)
+		v, rest = readField(rest)
+		_, set := ch.Set[k]
+		_, incr := sums[k]
+		if set || incr || slices.Contains(ch.Delete, k) {
+			continue
+		}
+		writeField(&b, k)
+		writeField(&b, v)
 	}
 	for k, v := range ch.Set {
-		values[k] = v
+		writeField(&b, k)
+		writeField(&b, v)
 	}
-	for k, v := range sums {
-		values[k] = v
+	for k, n := range sums {
+		writeField(&b, k)
+		writeField(&b, strconv.FormatInt(n, 10))
 	}
-	return nil
+	return b.String(), nil
 }
 
 func (s *MemoryStore) shard(key [32]byte) *memoryShard {
@@ -311,26 +335,6 @@ func (r *memoryRecord) record() Record {
 	}
 }
 
-// encodeRecordData packs the UUID and the values into one string: each a
-// uvarint length followed by the bytes, the UUID first, then key and value
-// pairs. A new record takes uuid; an existing one keeps its own.
-func encodeRecordData(uuid string, values map[string]string, r *memoryRecord, isNew bool) string {
-	if !isNew {
-		uuid, _ = readField(r.data)
-	}
-	size := binary.MaxVarintLen64 + len(uuid)
-	for k, v := range values {
-		size += 2*binary.MaxVarintLen64 + len(k) + len(v)
-	}
-	b := make([]byte, 0, size)
-	b = appendField(b, uuid)
-	for k, v := range values {
-		b = appendField(b, k)
-		b = appendField(b, v)
-	}
-	return string(b)
-}
-
 // decodeValues unpacks the key and value pairs that follow the UUID.
 func decodeValues(data string) map[string]string {
 	values := make(map[string]string)
@@ -343,9 +347,11 @@ func decodeValues(data string) map[string]string {
 	return values
 }
 
-func appendField(b []byte, s string) []byte {
-	b = binary.AppendUvarint(b, uint64(len(s)))
-	return append(b, s...)
+// writeField appends s to b, prefixed by its length as a uvarint.
+func writeField(b *strings.Builder, s string) {
+	var n [binary.MaxVarintLen64]byte
+	b.Write(binary.AppendUvarint(n[:0], uint64(len(s))))
+	b.WriteString(s)
 }
 
 // readField splits the first length-prefixed field off data. Malformed

@@ -59,6 +59,7 @@ type middleware struct {
 	header       string
 	errorHandler func(*gin.Context, error)
 	key          string
+	keyAny       any // key, boxed once rather than on every request
 	now          func() time.Time
 }
 
@@ -213,6 +214,7 @@ func newMiddleware(store Store, opts []Option) *middleware {
 		opt(m)
 	}
 	m.check()
+	m.keyAny = m.key
 	return m
 }
 
@@ -238,8 +240,11 @@ func (m *middleware) handle(c *gin.Context) {
 	rs.Context, rs.key = s.ctx, ctxKey(m.key)
 
 	c.Writer = &rs.writer
-	c.Set(m.key, s)
-	c.Request = c.Request.WithContext(rs)
+	c.Set(m.keyAny, s)
+	// The copy lives inside rs: WithContext is inlined and its result does
+	// not escape, which saves an allocation on every request.
+	rs.request = *c.Request.WithContext(rs)
+	c.Request = &rs.request
 
 	c.Next()
 
@@ -255,6 +260,7 @@ func (m *middleware) handle(c *gin.Context) {
 type requestState struct {
 	session Session
 	writer  sessionWriter
+	request http.Request
 	context.Context
 	key ctxKey
 }
@@ -375,14 +381,17 @@ func (s *Session) persist(commit bool) error {
 
 // delta returns the pending changes of a stored session.
 func (s *Session) delta() (set map[string]string, incr map[string]int64, del []string) {
-	for k, v := range s.local {
-		if _, ok := s.incr[k]; ok {
-			continue
+	switch {
+	case len(s.incr) == 0:
+		set = s.local // stores keep no reference to ch's maps: no copy needed
+	case len(s.local) > len(s.incr):
+		// Every incremented key also holds its new value in s.local.
+		set = make(map[string]string, len(s.local)-len(s.incr))
+		for k, v := range s.local {
+			if _, ok := s.incr[k]; !ok {
+				set[k] = v
+			}
 		}
-		if set == nil {
-			set = make(map[string]string, len(s.local))
-		}
-		set[k] = v
 	}
 	if len(s.incr) > 0 {
 		incr = s.incr
@@ -490,11 +499,26 @@ func (m *middleware) readToken(r *http.Request) (token string, fromCookie bool) 
 			return v, false
 		}
 	}
-	ck, err := r.Cookie(m.cookieName)
-	if err != nil {
-		return "", false
+	return findCookie(r.Header["Cookie"], m.cookieName)
+}
+
+// findCookie returns the value of the first cookie called name in the
+// request's Cookie header lines, as http.Request.Cookie would, without
+// parsing (and allocating) every other cookie.
+func findCookie(lines []string, name string) (string, bool) {
+	for _, line := range lines {
+		for part := range strings.SplitSeq(line, ";") {
+			k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+			if !ok || k != name {
+				continue
+			}
+			if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
+				v = v[1 : len(v)-1]
+			}
+			return v, true
+		}
 	}
-	return ck.Value, true
+	return "", false
 }
 
 // addVary marks the response as depending on the session's carriers.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -378,5 +379,77 @@ func TestEncodingFailureFailsTheRequest(t *testing.T) {
 	}
 	if _, saves, _, _ := st.calls(); saves != 0 {
 		t.Fatalf("unencodable values caused %d saves", saves)
+	}
+}
+
+func TestChangesAfterTheHeadersWent(t *testing.T) {
+	st := newMemoryStore(t)
+	late := func(c *gin.Context) {
+		s := sessions.Default(c)
+		s.Get("a")
+		c.String(http.StatusOK, "streamed")
+		c.Writer.Flush()
+		s.Set("late", "yes")
+	}
+	var errs []string
+	r := gin.New()
+	r.Use(func(c *gin.Context) {
+		c.Next()
+		errs = c.Errors.Errors()
+	})
+	r.Use(sessions.Middleware(st))
+	kvRoutes(r)
+	r.GET("/late", late)
+
+	// An existing session: the late change is saved after the chain.
+	cl := newClient(t, r)
+	cl.get("/set?k=a&v=1")
+	cl.get("/late")
+	if len(errs) != 0 {
+		t.Fatalf("c.Errors = %q", errs)
+	}
+	if got := cl.get("/get?k=late").Body.String(); got != "yes" {
+		t.Fatalf("late change to an existing session: %q", got)
+	}
+
+	// A new session cannot reach the client any more: nothing is stored
+	// and the reason is recorded in c.Errors.
+	before := st.Len()
+	rec := newClient(t, r).get("/late")
+	if len(setCookies(rec)) != 0 || st.Len() != before {
+		t.Fatalf("late new session: cookies %q, records %d→%d", setCookies(rec), before, st.Len())
+	}
+	if len(errs) != 1 || !strings.Contains(errs[0], "after the response headers were written") {
+		t.Fatalf("c.Errors = %q", errs)
+	}
+}
+
+func TestHijackCommitsFirst(t *testing.T) {
+	st := newMemoryStore(t)
+	r := newEngine(st, nil, func(r *gin.Engine) {
+		r.GET("/upgrade", func(c *gin.Context) {
+			sessions.Default(c).Set("ws", true)
+			conn, buf, err := c.Writer.Hijack()
+			if err != nil {
+				t.Errorf("Hijack: %v", err)
+				return
+			}
+			defer conn.Close()
+			fmt.Fprint(buf, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+			_ = buf.Flush()
+		})
+	})
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+	res, err := http.Get(srv.URL + "/upgrade")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readBody(t, res); body != "ok" {
+		t.Fatalf("body %q", body)
+	}
+	res.Body.Close()
+	if st.Len() != 1 {
+		t.Fatalf("hijacked request saved %d sessions, want 1", st.Len())
 	}
 }

@@ -44,5 +44,7 @@ func validToken(s string) bool {
 // its token, so that whoever reads the store learns no live token.
 func storeID(token string) string {
 	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
+	var buf [2 * sha256.Size]byte
+	hex.Encode(buf[:], sum[:])
+	return string(buf[:])
 }

@@ -1,0 +1,63 @@
+package sessions_test
+
+import (
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ginsessions/sessions"
+)
+
+// These examples need a Redis to talk to, so they are compiled but not run;
+// the tests in redisstore_test.go run the same code against real servers.
+
+func ExampleNewRedisStore() {
+	rdb := redis.NewClient(&redis.Options{
+		Addr: "127.0.0.1:6379",
+		// Fail fast when Redis is away: requests that need their session
+		// get 503 within these bounds, or sooner if their context ends.
+		DialTimeout:           time.Second,
+		ReadTimeout:           time.Second,
+		WriteTimeout:          time.Second,
+		ContextTimeoutEnabled: true,
+	})
+	defer rdb.Close() // the store never closes a client it was given
+
+	r := gin.New()
+	r.Use(sessions.Middleware(sessions.NewRedisStore(rdb), sessions.WithCookieAge(30*time.Minute)))
+}
+
+func ExampleNewRedisStore_sentinel() {
+	rdb := redis.NewFailoverClient(&redis.FailoverOptions{
+		MasterName:    "mymaster",
+		SentinelAddrs: []string{"sentinel-1:26379", "sentinel-2:26379", "sentinel-3:26379"},
+	})
+	defer rdb.Close()
+
+	r := gin.New()
+	r.Use(sessions.Middleware(sessions.NewRedisStore(rdb)))
+}
+
+func ExampleNewRedisStore_cluster() {
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{
+		Addrs: []string{"redis-1:6379", "redis-2:6379", "redis-3:6379"},
+	})
+	defer rdb.Close()
+
+	r := gin.New()
+	r.Use(sessions.Middleware(sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix("myapp:session:"))))
+}
+
+func ExampleNewRedisStore_universal() {
+	// One configuration for every deployment: a MasterName selects Sentinel,
+	// several Addrs a Cluster, one Addr a single server.
+	rdb := redis.NewUniversalClient(&redis.UniversalOptions{
+		Addrs:      []string{"sentinel-1:26379", "sentinel-2:26379"},
+		MasterName: "mymaster",
+	})
+	defer rdb.Close()
+
+	r := gin.New()
+	r.Use(sessions.Middleware(sessions.NewRedisStore(rdb)))
+}

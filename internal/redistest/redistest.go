@@ -1,0 +1,247 @@
+// Package redistest starts real redis-server processes for tests: single
+// servers on free loopback ports and three-master Redis Clusters, each in the
+// test's temporary directory and stopped, by its own process id, when the test
+// ends.
+//
+// The servers come from the redis-server and redis-cli programs in PATH.
+// When they are missing, a test that needs them is skipped with a message that
+// says how to get them, except when the environment has CI=true: there a
+// missing server fails the test, so that CI cannot pass by running nothing.
+package redistest
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// startTimeout bounds how long a server may take to answer PING, and
+// clusterTimeout how long a cluster may take to report cluster_state:ok.
+const (
+	startTimeout   = 10 * time.Second
+	clusterTimeout = 30 * time.Second
+)
+
+// Addr returns the address of a Redis server for t: REDIS_ADDR when it is set,
+// so that a test run can use a server that already runs, otherwise the
+// address of a server started for t. Tests that share a server through
+// REDIS_ADDR must keep their keys apart, for example with a key prefix of
+// their own; nothing here flushes it.
+func Addr(t testing.TB) string {
+	t.Helper()
+	if addr := os.Getenv("REDIS_ADDR"); addr != "" {
+		return addr
+	}
+	return Start(t).Addr
+}
+
+// Require skips t, or fails it under CI=true, unless the named programs are
+// in PATH.
+func Require(t testing.TB, programs ...string) {
+	t.Helper()
+	for _, name := range programs {
+		if _, err := exec.LookPath(name); err != nil {
+			msg := fmt.Sprintf("%s is not in PATH: run `make test` (it installs redis-server)", name)
+			if os.Getenv("CI") == "true" {
+				t.Fatal(msg + "; CI=true requires it")
+			}
+			t.Skip(msg)
+		}
+	}
+}
+
+// Server is a redis-server process that a test started.
+type Server struct {
+	// Addr is the server's host:port on 127.0.0.1.
+	Addr string
+
+	t    testing.TB
+	args []string
+	dir  string
+	cmd  *exec.Cmd
+	done chan struct{} // closed once cmd has been reaped
+}
+
+// Start starts a redis-server on a free loopback port that keeps nothing on
+// disk, waits until it answers PING, and stops it when t ends. extra are more
+// redis-server arguments, such as "--cluster-enabled", "yes".
+func Start(t testing.TB, extra ...string) *Server {
+	t.Helper()
+	Require(t, "redis-server")
+	dir := t.TempDir()
+	var err error
+	for range 3 { // another process may take the free port first
+		s := &Server{t: t, dir: dir}
+		port := freePort(t)
+		s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		s.args = append([]string{
+			"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+			"--save", "", "--appendonly", "no",
+			"--dir", dir, "--logfile", filepath.Join(dir, "redis.log"),
+			"--daemonize", "no",
+		}, extra...)
+		if err = s.start(); err == nil {
+			t.Cleanup(s.stop)
+			return s
+		}
+	}
+	t.Fatalf("redistest: %v", err)
+	return nil
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("redistest: finding a free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// start runs the process and waits until it answers PING or exits.
+func (s *Server) start() error {
+	s.cmd = exec.Command("redis-server", s.args...)
+	s.cmd.Dir = s.dir
+	if err := s.cmd.Start(); err != nil {
+		return fmt.Errorf("starting redis-server: %w", err)
+	}
+	s.done = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}) {
+		_ = cmd.Wait()
+		close(done)
+	}(s.cmd, s.done)
+
+	deadline := time.Now().Add(startTimeout)
+	for {
+		reply, err := Do(s.Addr, "PING")
+		if err == nil && reply == "PONG" {
+			return nil
+		}
+		select {
+		case <-s.done:
+			return fmt.Errorf("redis-server on %s exited: %s", s.Addr, s.logTail())
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			return fmt.Errorf("redis-server on %s did not answer PING within %v: %v; %s", s.Addr, startTimeout, err, s.logTail())
+		}
+	}
+}
+
+// stop kills the process and reaps it; stopping a stopped server does nothing.
+func (s *Server) stop() {
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	<-s.done
+	s.cmd = nil
+}
+
+// Kill stops the server at once, as a crash would; Restart brings it back.
+func (s *Server) Kill() {
+	s.t.Helper()
+	s.stop()
+}
+
+// Pause stops the process with SIGSTOP: connections still open, as the
+// kernel accepts them, but nothing answers, as with a hung server or a
+// network that drops packets. Resume, Kill or the end of the test undoes it.
+func (s *Server) Pause() {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		s.t.Fatalf("redistest: pausing: %v", err)
+	}
+	s.t.Cleanup(s.Resume)
+}
+
+// Resume continues a paused server.
+func (s *Server) Resume() {
+	if s.cmd != nil {
+		_ = s.cmd.Process.Signal(syscall.SIGCONT)
+	}
+}
+
+// Restart starts the killed server again, on the same port and with the same
+// directory (a cluster node finds its cluster configuration there), and waits
+// until it answers PING. The data is gone: the server keeps nothing on disk.
+func (s *Server) Restart() {
+	s.t.Helper()
+	s.stop()
+	if err := s.start(); err != nil {
+		s.t.Fatalf("redistest: restarting: %v", err)
+	}
+}
+
+func (s *Server) logTail() string {
+	b, err := os.ReadFile(filepath.Join(s.dir, "redis.log"))
+	if err != nil {
+		return "no log: " + err.Error()
+	}
+	const max = 2000
+	if len(b) > max {
+		b = b[len(b)-max:]
+	}
+	return "log:\n" + string(b)
+}
+
+// Do sends one command to the server at addr on a new connection and returns
+// its reply: the text of a simple string, bulk string or integer reply. A
+// Redis error reply is returned as an error. It is meant for setting servers
+// up, not for the code under test, which goes through go-redis.
+func Do(addr string, args ...string) (string, error) {
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		return "", err
+	}
+	var req strings.Builder
+	fmt.Fprintf(&req, "*%d\r\n", len(args))
+	for _, a := range args {
+		fmt.Fprintf(&req, "$%d\r\n%s\r\n", len(a), a)
+	}
+	if _, err := io.WriteString(conn, req.String()); err != nil {
+		return "", err
+	}
+	r := bufio.NewReader(conn)
+	line, err := r.ReadString('\n')
+	if err != nil {
+		return "", err
+	}
+	line = strings.TrimSuffix(line, "\r\n")
+	if line == "" {
+		return "", errors.New("empty reply")
+	}
+	switch line[0] {
+	case '+', ':':
+		return line[1:], nil
+	case '-':
+		return "", errors.New(line[1:])
+	case '$':
+		n, err := strconv.Atoi(line[1:])
+		if err != nil || n < 0 {
+			return "", fmt.Errorf("unexpected reply %q", line)
+		}
+		buf := make([]byte, n+2)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return "", err
+		}
+		return string(buf[:n]), nil
+	}
+	return "", fmt.Errorf("unsupported reply %q", line)
+}

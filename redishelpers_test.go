@@ -1,0 +1,165 @@
+package sessions_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ginsessions/sessions/internal/redistest"
+)
+
+// redisBackend is a kind of Redis deployment that the store must work on.
+type redisBackend struct {
+	name string
+	// start starts the deployment for t and returns a function that makes
+	// clients of it, closed when the test that asked for one ends.
+	start func(t *testing.T) func(t *testing.T) redis.UniversalClient
+}
+
+// redisBackends are a single server (or REDIS_ADDR) and a real three-master
+// Redis Cluster.
+var redisBackends = []redisBackend{
+	{name: "node", start: func(t *testing.T) func(t *testing.T) redis.UniversalClient {
+		addr := redistest.Addr(t)
+		return func(t *testing.T) redis.UniversalClient {
+			return closeAtEnd(t, redis.NewClient(&redis.Options{Addr: addr}))
+		}
+	}},
+	{name: "cluster", start: func(t *testing.T) func(t *testing.T) redis.UniversalClient {
+		c := redistest.StartCluster(t)
+		return func(t *testing.T) redis.UniversalClient {
+			return closeAtEnd(t, redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs()}))
+		}
+	}},
+}
+
+func closeAtEnd(t *testing.T, c redis.UniversalClient) redis.UniversalClient {
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// newID returns a fresh record id as the middleware makes them: the hex
+// SHA-256 digest of a random token.
+func newID(t testing.TB) string {
+	sum := sha256.Sum256([]byte(rand.Text()))
+	return hex.EncodeToString(sum[:])
+}
+
+// testPrefix returns a key prefix of t's own, so that tests sharing a server
+// (REDIS_ADDR) never see each other's keys, and deletes the keys under it
+// when t ends. SCAN, unlike KEYS, does not block a shared server.
+func testPrefix(t testing.TB, rdb redis.UniversalClient) string {
+	prefix := "sessionstest:" + strings.ToLower(rand.Text()[:10]) + ":"
+	t.Cleanup(func() {
+		ctx := context.Background()
+		clean := func(ctx context.Context, c *redis.Client) error {
+			iter := c.Scan(ctx, 0, prefix+"*", 100).Iterator()
+			for iter.Next(ctx) {
+				if err := c.Del(ctx, iter.Val()).Err(); err != nil {
+					return err
+				}
+			}
+			return iter.Err()
+		}
+		var err error
+		switch c := rdb.(type) {
+		case *redis.ClusterClient:
+			err = c.ForEachMaster(ctx, clean)
+		case *redis.Client:
+			err = clean(ctx, c)
+		}
+		if err != nil {
+			t.Errorf("deleting the keys under %s: %v", prefix, err)
+		}
+	})
+	return prefix
+}
+
+// roundTrips counts what a go-redis client sends: one round trip per command
+// or per pipeline, and every command, with their names for failure messages.
+type roundTrips struct {
+	mu       sync.Mutex
+	trips    int
+	commands []string
+}
+
+func countRoundTrips(c redis.UniversalClient) *roundTrips {
+	rt := &roundTrips{}
+	c.AddHook(rt)
+	return rt
+}
+
+func (rt *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (rt *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		rt.add(cmd)
+		return next(ctx, cmd)
+	}
+}
+
+func (rt *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		rt.add(cmds...)
+		return next(ctx, cmds)
+	}
+}
+
+func (rt *roundTrips) add(cmds ...redis.Cmder) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	rt.trips++
+	for _, c := range cmds {
+		rt.commands = append(rt.commands, strings.ToUpper(c.Name()))
+	}
+}
+
+// take returns the counts since the last take and starts again from zero.
+func (rt *roundTrips) take() (trips int, commands []string) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	trips, commands = rt.trips, rt.commands
+	rt.trips, rt.commands = 0, nil
+	return trips, commands
+}
+
+// logBuffer collects what a slog.Logger writes, for tests that check that
+// something was reported.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func newLogger() (*slog.Logger, *logBuffer) {
+	b := &logBuffer{}
+	return slog.New(slog.NewTextHandler(b, nil)), b
+}
+
+// mustNot fails t when err is not nil.
+func mustNot(t testing.TB, err error, what string, args ...any) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", fmt.Sprintf(what, args...), err)
+	}
+}

@@ -117,7 +117,7 @@ func runFloor(tb testing.TB, f floor, loop func() bool) result {
 	if err := op(); err != nil {
 		tb.Fatalf("%s: %v", f.name, err)
 	}
-	before := env.snapshot(tb)
+	m := startMeter(tb, env)
 	n := 0
 	for loop() {
 		if err := op(); err != nil {
@@ -125,7 +125,7 @@ func runFloor(tb testing.TB, f floor, loop func() bool) result {
 		}
 		n++
 	}
-	res := result{n: n, redis: env.snapshot(tb).minus(before)}
+	res := m.stop(tb, n)
 	if err := verify(n + 1); err != nil {
 		tb.Fatalf("%s: %v", f.name, err)
 	}

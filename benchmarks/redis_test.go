@@ -183,13 +183,22 @@ func parseInfo(info string) (tally, error) {
 	return t, sc.Err()
 }
 
-// report adds the Redis metrics of a run on sys, per request: round trips,
-// server commands and the server's time running them.
+// report adds the metrics of a run on sys, per request: the process's CPU
+// time (which waiting on Redis does not count, so it stays meaningful where
+// round-trip latency is noisy), and for Redis the round trips, the server
+// commands and the server's time running them.
 func report(b *testing.B, sys system, res result) {
-	if !sys.redis || res.n == 0 {
+	if res.n == 0 {
 		return
 	}
-	b.ReportMetric(float64(res.redis.trips)/float64(res.n), "rtt/op")
-	b.ReportMetric(float64(res.redis.commands)/float64(res.n), "cmds/op")
-	b.ReportMetric(float64(res.redis.usec)/float64(res.n), "cmd-µs/op")
+	n := float64(res.n)
+	if res.hasCPU {
+		b.ReportMetric(float64(res.cpu.Microseconds())/n, "cpu-µs/op")
+	}
+	if !sys.redis {
+		return
+	}
+	b.ReportMetric(float64(res.redis.trips)/n, "rtt/op")
+	b.ReportMetric(float64(res.redis.commands)/n, "cmds/op")
+	b.ReportMetric(float64(res.redis.usec)/n, "cmd-µs/op")
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // workload is one kind of request, made over and over on one system.
@@ -148,10 +149,37 @@ func (w workload) prepare(tb testing.TB, sys system, h http.Handler) *http.Reque
 	return request(w.path, cookie)
 }
 
-// result is what a run measured: the requests made and the Redis traffic.
+// result is what a run measured: the requests made, the Redis traffic and
+// the process's CPU time.
 type result struct {
-	n     int
-	redis tally
+	n      int
+	redis  tally
+	cpu    time.Duration
+	hasCPU bool
+}
+
+// meter brackets a run: the Redis counters and the process's CPU time.
+type meter struct {
+	env    *redisEnv
+	before tally
+	cpu    time.Duration
+	hasCPU bool
+}
+
+// startMeter reads the counters; the CPU time last, so that reading the
+// Redis counters is not in it.
+func startMeter(tb testing.TB, env *redisEnv) meter {
+	m := meter{env: env, before: env.snapshot(tb)}
+	m.cpu, m.hasCPU = processCPU()
+	return m
+}
+
+// stop returns what was used since start, for n requests.
+func (m meter) stop(tb testing.TB, n int) result {
+	cpu, ok := processCPU()
+	res := result{n: n, cpu: cpu - m.cpu, hasCPU: ok && m.hasCPU}
+	res.redis = m.env.snapshot(tb).minus(m.before)
+	return res
 }
 
 // runSerial makes requests of w on sys while loop says so, then verifies
@@ -160,7 +188,7 @@ func runSerial(tb testing.TB, sys system, w workload, loop func() bool) result {
 	tb.Helper()
 	h, env := sys.engine(tb)
 	req := w.prepare(tb, sys, h)
-	before := env.snapshot(tb)
+	m := startMeter(tb, env)
 	var last *httptest.ResponseRecorder
 	n := 0
 	for loop() {
@@ -170,7 +198,7 @@ func runSerial(tb testing.TB, sys system, w workload, loop func() bool) result {
 		}
 		n++
 	}
-	res := result{n: n, redis: env.snapshot(tb).minus(before)}
+	res := m.stop(tb, n)
 	if n > 0 {
 		w.verify(tb, sys, h, last, n)
 	}
@@ -189,7 +217,7 @@ func runCounterParallel(tb testing.TB, sys system, workers int, run func(worker 
 	}
 	counts := make([]int, workers)
 	var started atomic.Int32
-	before := env.snapshot(tb)
+	m := startMeter(tb, env)
 	run(func(next func() bool) {
 		i := int(started.Add(1)) - 1
 		if i >= workers {
@@ -205,10 +233,11 @@ func runCounterParallel(tb testing.TB, sys system, workers int, run func(worker 
 			counts[i]++
 		}
 	})
-	res := result{redis: env.snapshot(tb).minus(before)}
+	n := 0
 	for _, c := range counts {
-		res.n += c
+		n += c
 	}
+	res := m.stop(tb, n)
 	if tb.Failed() {
 		tb.FailNow()
 	}

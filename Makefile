@@ -8,6 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 test: vet redis-server
 	$(GO) test -race -count=1 ./...
+	cd benchmarks && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 vet:
 	@unformatted=$$(gofmt -l . ); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
@@ -29,3 +30,9 @@ e2e: chromium
 chromium:
 	@command -v chromium >/dev/null || \
 		{ $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+.PHONY: bench
+
+# Side by side with gin-contrib/sessions and scs; see benchmarks/README.md.
+bench: redis-server
+	cd benchmarks && ./run.sh

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -28,7 +29,9 @@ import (
 // recently saved in the common case.
 type MemoryStore struct {
 	shards   [memoryShards]memoryShard
-	perShard int
+	max      int64        // the bound on records
+	count    atomic.Int64 // records held, in every shard
+	evictAt  atomic.Uint32
 	interval time.Duration
 	now      func() time.Time
 
@@ -49,7 +52,7 @@ func WithMaxSessions(n int) MemoryOption {
 	if n < 1 {
 		panic(fmt.Sprintf("sessions: WithMaxSessions(%d): the bound must be at least 1", n))
 	}
-	return func(s *MemoryStore) { s.perShard = (n + memoryShards - 1) / memoryShards }
+	return func(s *MemoryStore) { s.max = int64(n) }
 }
 
 // WithCleanupInterval sets how often the janitor removes expired sessions;
@@ -66,7 +69,7 @@ func WithCleanupInterval(d time.Duration) MemoryOption {
 // when done with it to stop the janitor.
 func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
 	s := &MemoryStore{
-		perShard: (1_000_000 + memoryShards - 1) / memoryShards,
+		max:      1_000_000,
 		interval: time.Minute,
 		now:      time.Now,
 		stop:     make(chan struct{}),
@@ -77,6 +80,7 @@ func NewMemoryStore(opts ...MemoryOption) *MemoryStore {
 	}
 	for i := range s.shards {
 		s.shards[i].items = make(map[[32]byte]*memoryRecord)
+		s.shards[i].count = &s.count
 	}
 	go s.janitor()
 	return s
@@ -96,14 +100,7 @@ func (s *MemoryStore) Close() error {
 // Len returns the number of records held, expired ones not yet removed
 // included.
 func (s *MemoryStore) Len() int {
-	n := 0
-	for i := range s.shards {
-		sh := &s.shards[i]
-		sh.mu.RLock()
-		n += len(sh.items)
-		sh.mu.RUnlock()
-	}
-	return n
+	return int(s.count.Load())
 }
 
 // Load implements Store.
@@ -130,6 +127,16 @@ func (s *MemoryStore) Save(_ context.Context, id string, ch Change) error {
 	if !ok {
 		return fmt.Errorf("sessions: memory store: malformed id %q", id)
 	}
+	if err := s.save(key, id, ch); err != nil {
+		return err
+	}
+	// The shard saved into had nothing left to evict: evict elsewhere.
+	for s.count.Load() > s.max && s.evictOne() {
+	}
+	return nil
+}
+
+func (s *MemoryStore) save(key [32]byte, id string, ch Change) error {
 	sh := s.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -150,17 +157,37 @@ func (s *MemoryStore) Save(_ context.Context, id string, ch Change) error {
 		return err
 	}
 	if r == nil {
-		r = &memoryRecord{id: key}
-		sh.add(r, s.perShard)
+		for s.count.Load() >= s.max && len(sh.byExpiry) > 0 {
+			sh.remove(sh.byExpiry[0])
+		}
+		r = &memoryRecord{id: key, index: -1}
+		sh.items[key] = r
+		s.count.Add(1)
 	}
 	r.data = data
 	if ch.New {
 		r.created = ch.Created.UnixNano()
 	}
 	r.saved = ch.Saved.UnixNano()
-	r.expiry = int64(ch.Expiry)
 	sh.setExpires(r, ch.Expires.UnixNano())
 	return nil
+}
+
+// evictOne removes the record closest to expiry from the next non-empty
+// shard in turn. It reports false when every shard is empty.
+func (s *MemoryStore) evictOne() bool {
+	start := s.evictAt.Add(1)
+	for i := range uint32(memoryShards) {
+		sh := &s.shards[(start+i)%memoryShards]
+		sh.mu.Lock()
+		if len(sh.byExpiry) > 0 {
+			sh.remove(sh.byExpiry[0])
+			sh.mu.Unlock()
+			return true
+		}
+		sh.mu.Unlock()
+	}
+	return false
 }
 
 // Delete implements Store.
@@ -193,13 +220,14 @@ func (s *MemoryStore) Touch(_ context.Context, id string, expires time.Time) err
 	return nil
 }
 
-// applyChange returns the packed data of a record after ch: the UUID, then
-// every key and value (see readField). Every increment is checked before
+// applyChange returns the packed data of a record after ch: the UUID (a
+// length-prefixed field, see readField), the expiry policy (a varint), then
+// every key and value as fields. Every increment is checked before
 // anything is written, so a failed change leaves no trace.
 func applyChange(old string, ch Change) (string, error) {
 	uuid, fields := ch.UUID, ""
 	if !ch.New {
-		uuid, fields = readField(old)
+		uuid, _, fields = splitData(old)
 	}
 	var sums map[string]int64
 	if len(ch.Incr) > 0 {
@@ -217,28 +245,54 @@ func applyChange(old string, ch Change) (string, error) {
 			}
 		}
 	}
-	var b strings.Builder
-	b.Grow(len(uuid) + len(fields) + 64*(len(ch.Set)+len(sums)))
-	writeField(&b, uuid)
+	keep := func(k string) bool {
+		_, set := ch.Set[k]
+		_, incr := sums[k]
+		return !set && !incr && !slices.Contains(ch.Delete, k)
+	}
+	sumTexts := make(map[string]string, len(sums))
+	for k, n := range sums {
+		sumTexts[k] = strconv.FormatInt(n, 10)
+	}
+	// The exact size, so that a million records waste no capacity.
+	var expiry [binary.MaxVarintLen64]byte
+	expiryBytes := binary.AppendVarint(expiry[:0], int64(ch.Expiry))
+	size := fieldSize(uuid) + len(expiryBytes)
 	for rest := fields; rest != ""; {
 		var k, v string
 		k, rest = readField(rest)
 		v, rest = readField(rest)
-		_, set := ch.Set[k]
-		_, incr := sums[k]
-		if set || incr || slices.Contains(ch.Delete, k) {
-			continue
+		if keep(k) {
+			size += fieldSize(k) + fieldSize(v)
 		}
-		writeField(&b, k)
-		writeField(&b, v)
+	}
+	for k, v := range ch.Set {
+		size += fieldSize(k) + fieldSize(v)
+	}
+	for k, v := range sumTexts {
+		size += fieldSize(k) + fieldSize(v)
+	}
+
+	var b strings.Builder
+	b.Grow(size)
+	writeField(&b, uuid)
+	b.Write(expiryBytes)
+	for rest := fields; rest != ""; {
+		var k, v string
+		k, rest = readField(rest)
+		v, rest = readField(rest)
+		if keep(k) {
+			writeField(&b, k)
+			writeField(&b, v)
+		}
 	}
 	for k, v := range ch.Set {
 		writeField(&b, k)
 		writeField(&b, v)
 	}
-	for k, n := range sums {
+	for k, v := range sumTexts {
 		writeField(&b, k)
-		writeField(&b, strconv.FormatInt(n, 10))
+		writeField(&b, v)
 	}
 	return b.String(), nil
 }
@@ -281,20 +335,12 @@ type memoryShard struct {
 	mu       sync.RWMutex
 	items    map[[32]byte]*memoryRecord
 	byExpiry expiryHeap
-}
-
-// add inserts r, evicting the records closest to expiry while the shard is
-// at its bound.
-func (sh *memoryShard) add(r *memoryRecord, bound int) {
-	for len(sh.items) >= bound && len(sh.byExpiry) > 0 {
-		sh.remove(sh.byExpiry[0])
-	}
-	sh.items[r.id] = r
-	r.index = -1
+	count    *atomic.Int64 // the store's count of records
 }
 
 func (sh *memoryShard) remove(r *memoryRecord) {
 	delete(sh.items, r.id)
+	sh.count.Add(-1)
 	if r.index >= 0 {
 		heap.Remove(&sh.byExpiry, r.index)
 	}
@@ -313,25 +359,24 @@ func (sh *memoryShard) setExpires(r *memoryRecord, expires int64) {
 // a million of them must fit in a few hundred megabytes.
 type memoryRecord struct {
 	id      [32]byte
-	data    string // the UUID and the values, see encodeRecordData
+	data    string // the UUID, the expiry policy and the values: see applyChange
 	created int64  // Unix nanoseconds
 	saved   int64
 	expires int64
-	expiry  int64
 	index   int // position in the shard's heap, -1 when not in it
 }
 
 // record returns r as a Record. The strings share r.data, which is never
 // modified, so nothing is copied but the map.
 func (r *memoryRecord) record() Record {
-	uuid, rest := readField(r.data)
+	uuid, expiry, rest := splitData(r.data)
 	return Record{
 		Values:  decodeValues(rest),
 		UUID:    uuid,
 		Created: time.Unix(0, r.created),
 		Saved:   time.Unix(0, r.saved),
 		Expires: time.Unix(0, r.expires),
-		Expiry:  time.Duration(r.expiry),
+		Expiry:  time.Duration(expiry),
 	}
 }
 
@@ -347,11 +392,33 @@ func decodeValues(data string) map[string]string {
 	return values
 }
 
+// fieldSize is the number of bytes writeField writes for s.
+func fieldSize(s string) int {
+	var n [binary.MaxVarintLen64]byte
+	return len(binary.AppendUvarint(n[:0], uint64(len(s)))) + len(s)
+}
+
 // writeField appends s to b, prefixed by its length as a uvarint.
 func writeField(b *strings.Builder, s string) {
 	var n [binary.MaxVarintLen64]byte
 	b.Write(binary.AppendUvarint(n[:0], uint64(len(s))))
 	b.WriteString(s)
+}
+
+// splitData splits a record's data into the UUID, the expiry policy and the
+// packed key and value pairs.
+func splitData(data string) (uuid string, expiry int64, fields string) {
+	uuid, rest := readField(data)
+	var u uint64
+	for i := 0; i < len(rest) && i < binary.MaxVarintLen64; i++ {
+		c := rest[i]
+		u |= uint64(c&0x7f) << (7 * i)
+		if c < 0x80 {
+			// Zig-zag decoding, as binary.Varint does.
+			return uuid, int64(u>>1) ^ -int64(u&1), rest[i+1:]
+		}
+	}
+	return uuid, 0, ""
 }
 
 // readField splits the first length-prefixed field off data. Malformed

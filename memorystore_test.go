@@ -104,3 +104,23 @@ func TestMemoryStoreOptionsPanic(t *testing.T) {
 		})
 	}
 }
+
+func TestMemoryStoreBoundIsExact(t *testing.T) {
+	const bound = 1000
+	st := newMemoryStore(t, sessions.WithMaxSessions(bound))
+	ctx := context.Background()
+	now := time.Now()
+	for i := range 3 * bound {
+		ch := sessions.Change{New: true, Set: map[string]string{"i": "1"}, UUID: "u",
+			Created: now, Saved: now, Expires: now.Add(time.Hour + time.Duration(i)*time.Millisecond)}
+		if err := st.Save(ctx, sessionstest.NewID(), ch); err != nil {
+			t.Fatal(err)
+		}
+		if i < bound && st.Len() != i+1 {
+			t.Fatalf("below the bound the store holds %d of %d records", st.Len(), i+1)
+		}
+	}
+	if st.Len() != bound {
+		t.Fatalf("store holds %d records, bound is %d", st.Len(), bound)
+	}
+}

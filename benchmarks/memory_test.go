@@ -48,13 +48,15 @@ func fillMemoryStore(tb testing.TB, n int) (*sessions.MemoryStore, float64) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	// The bound is kept per shard, and ids do not spread evenly over the
-	// shards: twice n keeps every session.
-	store := sessions.NewMemoryStore(sessions.WithMaxSessions(2 * n))
+	// The bound is n itself (the default for a million): all must stay.
+	store := sessions.NewMemoryStore(sessions.WithMaxSessions(n))
 	for i := range n {
 		if err := store.Save(ctx, sessionID(i), tutorialChange(now)); err != nil {
 			tb.Fatalf("save %d: %v", i, err)
 		}
+	}
+	if got := store.Len(); got != n {
+		tb.Fatalf("the store holds %d of %d sessions", got, n)
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)

@@ -81,7 +81,17 @@ type Session struct {
 	req *http.Request
 	ctx context.Context
 
-	loaded    bool
+	accessed  bool // read or changed during this request
+	committed bool // the response headers have been prepared
+	late      bool // changed after the headers were written
+
+	// The rest exists once the session is first used, so that requests
+	// that never touch it stay small.
+	*sessionData
+}
+
+// sessionData is a session's state once it has been loaded.
+type sessionData struct {
 	hadCookie bool // the request carried our cookie, valid or not
 	exists    bool // a live record was loaded (or saved) under token
 	token     string
@@ -96,12 +106,11 @@ type Session struct {
 	deleted map[string]struct{}
 
 	expiry   time.Duration // the session's policy, as Record.Expiry
-	accessed bool
-	modified bool     // changed during this request (Django's modified)
-	pending  bool     // changed since the last save
-	cycled   bool     // CycleKey: save under a new token
-	oldIDs   []string // records to delete on commit (Flush, CycleKey)
-	err      error    // first failure; the commit reports it
+	modified bool          // changed during this request (Django's modified)
+	pending  bool          // changed since the last save
+	cycled   bool          // CycleKey: save under a new token
+	oldIDs   []string      // records to delete on commit (Flush, CycleKey)
+	err      error         // first failure; the commit reports it
 
 	// Commit state.
 	persisted    bool // the overlay holds nothing that is not saved
@@ -109,8 +118,6 @@ type Session struct {
 	sendCookie   bool // the cookie must be (re)sent: new token or new expiry
 	expireCookie bool // the session was deleted and the client holds a cookie
 	touched      bool // the idle timeout was refreshed this request
-	committed    bool // the response headers have been prepared
-	late         bool // changed after the headers were written
 }
 
 // ID returns the session's token, the secret the cookie carries. It is ""
@@ -451,7 +458,7 @@ func (s *Session) ExpiresAtBrowserClose() bool {
 func (s *Session) Modified() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.modified
+	return s.sessionData != nil && s.modified
 }
 
 // Accessed reports whether the request has read or changed the session.
@@ -543,10 +550,10 @@ func (s *Session) snapshot() map[string]any {
 // adopted as a key.
 func (s *Session) load() {
 	s.accessed = true
-	if s.loaded {
+	if s.sessionData != nil {
 		return
 	}
-	s.loaded = true
+	s.sessionData = &sessionData{}
 	token, fromCookie := s.mw.readToken(s.req)
 	s.hadCookie = fromCookie
 	if !validToken(token) {

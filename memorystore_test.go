@@ -27,7 +27,7 @@ func TestMemoryStoreConformance(t *testing.T) {
 }
 
 func TestMemoryStoreEvictsClosestToExpiry(t *testing.T) {
-	// 64 shards with one record each: the bound is per shard.
+	// The bound counts records across all shards.
 	st := newMemoryStore(t, sessions.WithMaxSessions(64))
 	ctx := context.Background()
 	now := time.Now()

@@ -32,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -60,7 +61,10 @@ type middleware struct {
 	errorHandler func(*gin.Context, error)
 	key          string
 	keyAny       any // key, boxed once rather than on every request
-	now          func() time.Time
+
+	// The Set-Cookie line is "name=" + value + attrs + [lifetime] + tail.
+	cookieHead, cookieAttrs, cookieTail string
+	now                                 func() time.Time
 }
 
 // WithCookieName sets the session cookie's name; default "sessionid"
@@ -214,6 +218,7 @@ func newMiddleware(store Store, opts []Option) *middleware {
 		opt(m)
 	}
 	m.check()
+	m.formatCookie()
 	m.keyAny = m.key
 	return m
 }
@@ -347,7 +352,11 @@ func (s *Session) persist(commit bool) error {
 		token = newToken()
 		id = storeID(token)
 		ch.New = true
-		ch.Set = s.merged()
+		if len(s.rec.Values) == 0 {
+			ch.Set = s.local // nothing stored yet: the overlay is everything
+		} else {
+			ch.Set = s.merged()
+		}
 		if ch.UUID == "" {
 			ch.UUID = uuid.NewString()
 		}
@@ -529,7 +538,15 @@ func (m *middleware) addVary(h http.Header) {
 	}
 }
 
+// varyCookie is the Vary value of most responses, shared rather than
+// allocated per request; its capacity of one makes Header.Add copy it.
+var varyCookie = []string{"Cookie"}
+
 func addVary(h http.Header, field string) {
+	if _, ok := h["Vary"]; !ok && field == "Cookie" {
+		h["Vary"] = varyCookie[:1:1]
+		return
+	}
 	for _, v := range h.Values("Vary") {
 		for _, f := range strings.Split(v, ",") {
 			if strings.EqualFold(strings.TrimSpace(f), field) {
@@ -545,34 +562,36 @@ func addVary(h http.Header, field string) {
 func (m *middleware) writeToken(h http.Header, s *Session) {
 	switch {
 	case s.exists && s.sendCookie:
-		ck := m.newCookie(s.token)
-		if !m.browserClose(s.expiry) {
-			age := m.age(s.expiry)
-			ck.MaxAge = int(age / time.Second)
-			ck.Expires = m.now().Add(age).UTC()
+		if m.browserClose(s.expiry) {
+			h.Add("Set-Cookie", m.cookieHead+s.token+m.cookieAttrs+m.cookieTail)
+			break
 		}
-		h.Add("Set-Cookie", ck.String())
+		age := m.age(s.expiry)
+		h.Add("Set-Cookie", m.cookieHead+s.token+m.cookieAttrs+
+			"; Expires="+m.now().Add(age).UTC().Format(http.TimeFormat)+
+			"; Max-Age="+strconv.Itoa(int(age/time.Second))+m.cookieTail)
 	case !s.exists && s.expireCookie:
-		ck := m.newCookie("")
-		ck.MaxAge = -1 // written as Max-Age=0
-		ck.Expires = time.Unix(0, 0).UTC()
-		h.Add("Set-Cookie", ck.String())
+		h.Add("Set-Cookie", m.cookieHead+m.cookieAttrs+"; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0"+m.cookieTail)
 	}
 	if s.issued && s.exists && m.header != "" {
 		h.Set(m.header, s.token)
 	}
 }
 
-func (m *middleware) newCookie(value string) *http.Cookie {
-	return &http.Cookie{
-		Name:     m.cookieName,
-		Value:    value,
-		Path:     m.path,
-		Domain:   m.domain,
-		Secure:   m.secure,
-		HttpOnly: m.httpOnly,
-		SameSite: m.sameSite,
+// formatCookie prepares the constant parts of the Set-Cookie line, in the
+// order and with the checks of http.Cookie.String: "name=", then the value,
+// then Path and Domain, then (for a persistent cookie) Expires and Max-Age,
+// then HttpOnly, Secure and SameSite.
+func (m *middleware) formatCookie() {
+	if m.domain != "" {
+		ck := http.Cookie{Name: "x", Value: "x", Domain: m.domain}
+		if !strings.Contains(ck.String(), "Domain=") {
+			panic(fmt.Sprintf("sessions: WithCookieDomain(%q): not a valid cookie domain", m.domain))
+		}
 	}
+	m.cookieHead = m.cookieName + "="
+	m.cookieAttrs = strings.TrimPrefix((&http.Cookie{Name: "x", Value: "x", Path: m.path, Domain: m.domain}).String(), "x=x")
+	m.cookieTail = strings.TrimPrefix((&http.Cookie{Name: "x", Value: "x", HttpOnly: m.httpOnly, Secure: m.secure, SameSite: m.sameSite}).String(), "x=x")
 }
 
 // validCookieName reports whether name is an HTTP token (RFC 6265).

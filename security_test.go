@@ -250,3 +250,12 @@ func TestHeaderTokens(t *testing.T) {
 		t.Fatalf("forged header token: %q", body)
 	}
 }
+
+func TestInvalidCookieDomainPanics(t *testing.T) {
+	defer func() {
+		if msg, _ := recover().(string); !strings.Contains(msg, "WithCookieDomain") {
+			t.Fatalf("panic %q", msg)
+		}
+	}()
+	sessions.Middleware(newMemoryStore(t), sessions.WithCookieDomain("bad domain;"))
+}

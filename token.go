@@ -12,7 +12,7 @@ import (
 const tokenBytes = 32
 
 // tokenLen is the length of a token in unpadded URL-safe base64.
-var tokenLen = base64.RawURLEncoding.EncodedLen(tokenBytes)
+const tokenLen = 43
 
 // newToken returns a fresh random session token.
 func newToken() string {
@@ -20,7 +20,9 @@ func newToken() string {
 	// crypto/rand.Read never returns an error and panics if the system's
 	// randomness is broken, which is the right outcome for a session key.
 	_, _ = rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
+	var text [43]byte // base64.RawURLEncoding.EncodedLen(tokenBytes)
+	base64.RawURLEncoding.Encode(text[:], b[:])
+	return string(text[:])
 }
 
 // validToken reports whether s has the shape of a token this package
@@ -43,7 +45,16 @@ func validToken(s string) bool {
 // storeID is the key a store files a session under: the SHA-256 digest of
 // its token, so that whoever reads the store learns no live token.
 func storeID(token string) string {
-	sum := sha256.Sum256([]byte(token))
+	var sum [sha256.Size]byte
+	if len(token) == tokenLen {
+		// Hashing from a stack copy spares the heap copy that
+		// []byte(token) would make.
+		var in [tokenLen]byte
+		copy(in[:], token)
+		sum = sha256.Sum256(in[:])
+	} else {
+		sum = sha256.Sum256([]byte(token))
+	}
 	var buf [2 * sha256.Size]byte
 	hex.Encode(buf[:], sum[:])
 	return string(buf[:])

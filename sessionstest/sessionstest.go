@@ -329,19 +329,17 @@ func testOddValues(t *testing.T, st sessions.Store) {
 	equalValues(t, mustLoad(t, st, id).Values, values)
 }
 
-func testConcurrentIncr(t *testing.T, st sessions.Store) {
-	id := NewID()
-	ch := create(t, st, id, map[string]string{"n": "0"})
-	const n = 100
-	errs := make(chan error, n)
+// saveConcurrently saves all the changes to id at once and fails the test
+// if any save fails.
+func saveConcurrently(t *testing.T, st sessions.Store, id string, changes []sessions.Change) {
+	t.Helper()
+	errs := make(chan error, len(changes))
 	var wg sync.WaitGroup
-	for range n {
+	for _, ch := range changes {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			up := update(ch)
-			up.Incr = map[string]int64{"n": 1}
-			errs <- st.Save(ctx(t), id, up)
+			errs <- st.Save(ctx(t), id, ch)
 		}()
 	}
 	wg.Wait()
@@ -351,6 +349,18 @@ func testConcurrentIncr(t *testing.T, st sessions.Store) {
 			t.Fatalf("Save: %v", err)
 		}
 	}
+}
+
+func testConcurrentIncr(t *testing.T, st sessions.Store) {
+	id := NewID()
+	ch := create(t, st, id, map[string]string{"n": "0"})
+	const n = 100
+	changes := make([]sessions.Change, n)
+	for i := range changes {
+		changes[i] = update(ch)
+		changes[i].Incr = map[string]int64{"n": 1}
+	}
+	saveConcurrently(t, st, id, changes)
 	if got := mustLoad(t, st, id).Values["n"]; got != strconv.Itoa(n) {
 		t.Fatalf("after %d concurrent increments n = %s", n, got)
 	}
@@ -361,25 +371,13 @@ func testConcurrentKeys(t *testing.T, st sessions.Store) {
 	ch := create(t, st, id, map[string]string{"base": "0"})
 	const n = 50
 	want := map[string]string{"base": "0"}
-	errs := make(chan error, n)
-	var wg sync.WaitGroup
-	for i := range n {
+	changes := make([]sessions.Change, n)
+	for i := range changes {
 		key := fmt.Sprintf("k%d", i)
 		want[key] = strconv.Itoa(i)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			up := update(ch)
-			up.Set = map[string]string{key: strconv.Itoa(i)}
-			errs <- st.Save(ctx(t), id, up)
-		}()
+		changes[i] = update(ch)
+		changes[i].Set = map[string]string{key: strconv.Itoa(i)}
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatalf("Save: %v", err)
-		}
-	}
+	saveConcurrently(t, st, id, changes)
 	equalValues(t, mustLoad(t, st, id).Values, want)
 }

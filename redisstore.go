@@ -273,19 +273,19 @@ func (s *RedisStore) reportCorrupt(ctx context.Context, key string, err error) {
 
 // Save implements Store with one script run: see saveScript.
 func (s *RedisStore) Save(ctx context.Context, id string, ch Change) error {
-	args, err := saveArgs(ch)
+	args, err := saveArgs(s.key(id), ch)
 	if err != nil {
 		return err
 	}
-	reply, err := saveScript.Run(ctx, s.client, []string{s.key(id)}, args...).Text()
+	reply, err := saveScript.run(ctx, s.client, args).Text()
 	if err != nil {
 		return redisError("save", err)
 	}
 	return saveReply(reply)
 }
 
-// saveArgs lays ch out as the arguments of saveScript.
-func saveArgs(ch Change) ([]any, error) {
+// saveArgs lays ch out as a call of saveScript on key.
+func saveArgs(key string, ch Change) ([]any, error) {
 	if err := checkRedisKeys(ch); err != nil {
 		return nil, err
 	}
@@ -298,7 +298,7 @@ func saveArgs(ch Change) ([]any, error) {
 		mode = "new"
 	}
 	clock, nanos := redisNow()
-	args := make([]any, 0, 6+2*len(ch.Incr)+len(ch.Delete)+2*len(ch.Set)+2)
+	args := saveScript.call(key, 6+2*len(ch.Incr)+len(ch.Delete)+2*len(ch.Set)+2)
 	args = append(args, mode, clock, nanos, expireAtMillis(ch.Expires), len(ch.Incr), len(ch.Delete))
 	for k, d := range ch.Incr {
 		args = append(args, k, d)
@@ -321,25 +321,36 @@ func redisMeta(ch Change) (string, error) {
 	if ch.New {
 		size += len(metaCreated) + len(redisTimeLayout) + len(metaUUID) + len(ch.UUID)
 	}
-	b := make([]byte, 0, size)
-	var err error
-	b = append(b, metaExpires...)
-	if b, err = appendRedisTime(b, ch.Expires); err != nil {
+	var b strings.Builder
+	b.Grow(size)
+	if err := writeRedisTime(&b, metaExpires, ch.Expires); err != nil {
 		return "", err
 	}
-	b = append(b, metaSaved...)
-	if b, err = appendRedisTime(b, ch.Saved); err != nil {
+	if err := writeRedisTime(&b, metaSaved, ch.Saved); err != nil {
 		return "", err
 	}
-	b = append(append(b, metaExpiry...), expiry...)
+	b.WriteString(metaExpiry)
+	b.WriteString(expiry)
 	if ch.New {
-		b = append(b, metaCreated...)
-		if b, err = appendRedisTime(b, ch.Created); err != nil {
+		if err := writeRedisTime(&b, metaCreated, ch.Created); err != nil {
 			return "", err
 		}
-		b = append(append(b, metaUUID...), ch.UUID...)
+		b.WriteString(metaUUID)
+		b.WriteString(ch.UUID)
 	}
-	return string(b), nil
+	return b.String(), nil
+}
+
+// writeRedisTime writes label and t in redisTimeLayout to b.
+func writeRedisTime(b *strings.Builder, label string, t time.Time) error {
+	var buf [len(redisTimeLayout)]byte
+	text, err := appendRedisTime(buf[:0], t)
+	if err != nil {
+		return err
+	}
+	b.WriteString(label)
+	b.Write(text)
+	return nil
 }
 
 // checkRedisKeys refuses a change that would overwrite the bookkeeping field,
@@ -378,17 +389,43 @@ func (s *RedisStore) Delete(ctx context.Context, id string) error {
 // Touch implements Store with one script run that rewrites the expiry in the
 // bookkeeping and the key's TTL only: see touchScript.
 func (s *RedisStore) Touch(ctx context.Context, id string, expires time.Time) error {
-	var buf [len(redisTimeLayout)]byte
-	exp, err := appendRedisTime(buf[:0], expires)
+	exp, err := appendRedisTime(make([]byte, 0, len(redisTimeLayout)), expires)
 	if err != nil {
 		return err
 	}
 	clock, nanos := redisNow()
-	err = touchScript.Run(ctx, s.client, []string{s.key(id)}, clock, nanos, exp, expireAtMillis(expires)).Err()
-	if err != nil {
+	args := append(touchScript.call(s.key(id), 4), clock, nanos, exp, expireAtMillis(expires))
+	if err := touchScript.run(ctx, s.client, args).Err(); err != nil {
 		return redisError("touch", err)
 	}
 	return nil
+}
+
+// redisScript is a Lua script that runs by EVALSHA, and by EVAL when the
+// server does not have it cached, as redis.Script.Run does. Unlike Run, it
+// takes the command whole, so that a call builds one slice of arguments.
+type redisScript struct {
+	src, sha any // boxed once rather than on every call
+}
+
+func newRedisScript(src string) redisScript {
+	return redisScript{src: src, sha: redis.NewScript(src).Hash()}
+}
+
+// call starts a call of the script on key, with room for n more arguments.
+func (r redisScript) call(key string, n int) []any {
+	// numkeys is a string, which a Cluster client reads without formatting.
+	return append(make([]any, 0, 4+n), "evalsha", r.sha, "1", key)
+}
+
+// run sends a call started by r.call.
+func (r redisScript) run(ctx context.Context, c redis.UniversalClient, args []any) *redis.Cmd {
+	cmd := c.Do(ctx, args...)
+	if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
+		args[0], args[1] = "eval", r.src
+		cmd = c.Do(ctx, args...)
+	}
+	return cmd
 }
 
 // redisError wraps err from op, adding ErrUnavailable when it means Redis
@@ -457,7 +494,7 @@ end
 //
 // It answers OK, INTERRUPTED (an update of a missing or expired record), or
 // "NOTINTEGER reason\nfield" (the field last, as it may hold anything).
-var saveScript = redis.NewScript(saveLua)
+var saveScript = newRedisScript(saveLua)
 
 const saveLua = luaLiveMeta + `
 local key = KEYS[1]
@@ -513,7 +550,7 @@ return 'OK'
 //	KEYS[1]  the session key
 //	ARGV     now (as clock and nanos, see redisNow), the new expiry in
 //	         redisTimeLayout, the PEXPIREAT milliseconds
-var touchScript = redis.NewScript(touchLua)
+var touchScript = newRedisScript(touchLua)
 
 const touchLua = luaLiveMeta + `
 local key = KEYS[1]

@@ -188,7 +188,7 @@ func decodeRedisRecord(fields map[string]string) (Record, error) {
 }
 
 // decodeRedisMeta reads the text of fieldMeta into rec, strictly: anything
-// but what appendRedisMetaHead and the rest of saveArgs write is an error.
+// but what redisMeta, saveScript and touchScript write is an error.
 func decodeRedisMeta(meta string, rec *Record) error {
 	rest := meta
 	var err error

@@ -36,6 +36,7 @@ func TestRedisStore(t *testing.T) {
 		{"NotInteger", testRedisNotInteger},
 		{"Corrupted", testRedisCorrupted},
 		{"ReservedKeys", testRedisReservedKeys},
+		{"ManyKeys", testRedisManyKeys},
 		{"Conformance", testRedisConformance},
 		{"Requests", testRedisRequests},
 		{"RequestEdges", testRedisRequestEdges},
@@ -558,6 +559,58 @@ func testRedisReservedKeys(t *testing.T, client func(t *testing.T) redis.Univers
 	}
 	if _, found, err := store.Load(ctx, id); !found || err != nil {
 		t.Errorf("record damaged: Load = found %v, %v", found, err)
+	}
+}
+
+// testRedisManyKeys saves changes too large for one HSET or HDEL inside the
+// script, which splits them, and checks that nothing is lost on the way.
+func testRedisManyKeys(t *testing.T, client func(t *testing.T) redis.UniversalClient) {
+	ctx := t.Context()
+	rdb := client(t)
+	store := sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(testPrefix(t, rdb)))
+	id := newID(t)
+	const n = 2501
+	first := change(true)
+	first.Set = map[string]string{}
+	for i := range n {
+		first.Set[fmt.Sprintf("k%d", i)] = strconv.Itoa(i)
+	}
+	mustNot(t, store.Save(ctx, id, first), "save new")
+
+	upd := change(false)
+	upd.Set = map[string]string{}
+	upd.Incr = map[string]int64{}
+	want := map[string]string{}
+	for i := range n {
+		k := fmt.Sprintf("k%d", i)
+		switch i % 3 {
+		case 0:
+			upd.Delete = append(upd.Delete, k)
+		case 1:
+			upd.Set[k] = `"s"`
+			want[k] = `"s"`
+		case 2:
+			upd.Incr[k] = 1
+			want[k] = strconv.Itoa(i + 1)
+		}
+	}
+	for i := range n {
+		k := fmt.Sprintf("new%d", i)
+		upd.Set[k] = "[]"
+		want[k] = "[]"
+	}
+	mustNot(t, store.Save(ctx, id, upd), "save update")
+
+	rec, found, err := store.Load(ctx, id)
+	if err != nil || !found {
+		t.Fatalf("Load = found %v, %v", found, err)
+	}
+	if !maps.Equal(rec.Values, want) {
+		t.Errorf("after saving %d sets, %d deletes and %d increments: %d values, want %d",
+			len(upd.Set), len(upd.Delete), len(upd.Incr), len(rec.Values), len(want))
+	}
+	if rec.UUID != first.UUID {
+		t.Errorf("UUID = %q, want %q", rec.UUID, first.UUID)
 	}
 }
 

@@ -163,3 +163,16 @@ func mustNot(t testing.TB, err error, what string, args ...any) {
 		t.Fatalf("%s: %v", fmt.Sprintf(what, args...), err)
 	}
 }
+
+// editMeta returns a corruption that rewrites a session's bookkeeping text
+// with edit.
+func editMeta(rdb redis.UniversalClient, edit func(meta string) string) func(key string) error {
+	return func(key string) error {
+		ctx := context.Background()
+		meta, err := rdb.HGet(ctx, key, "_session_meta").Result()
+		if err != nil {
+			return err
+		}
+		return rdb.HSet(ctx, key, "_session_meta", edit(meta)).Err()
+	}
+}

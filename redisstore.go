@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,14 +20,17 @@ import (
 // Each session is one Redis hash under the key prefix+id, where id is the
 // SHA-256 digest of the session token (never the token). The hash has one
 // field per session key holding the value's JSON text, so `redis-cli HGETALL`
-// shows readable data, plus five bookkeeping fields that Load never returns
-// as values:
+// shows readable data, plus one bookkeeping field, _session_meta, that Load
+// never returns as a value. Its text reads like
 //
-//	_session_uuid     the session's public handle
-//	_session_created  when the session was first saved (UTC, nanoseconds)
-//	_session_saved    when it was last saved
-//	_session_expires  when it expires; the key's own TTL follows it
-//	_session_expiry   the policy set by Session.SetExpiry, as a Go duration
+//	expires=2026-12-10T07:40:32.105093463Z saved=2026-11-26T07:40:32.105093463Z expiry=0s created=2026-11-26T07:40:32.081758667Z uuid=59d670ca-a994-445d-83c7-c769c9e22acb
+//
+// always in this order, one space apart: when the session expires (the key's
+// own TTL follows it), when it was last saved, the policy set by
+// Session.SetExpiry as a Go duration, when it was first saved, and its public
+// handle, last so that it may hold any text. Times are UTC with nanoseconds,
+// in a fixed width. What every save rewrites comes first, so that a save or a
+// touch replaces the front of the text and keeps the rest.
 //
 // A session lives in one key, hence in one hash slot, so every operation
 // works on a Cluster. Costs, in round trips: Load 1 (HGETALL), Save 1 (a Lua
@@ -38,8 +42,8 @@ import (
 // Errors that mean Redis could not answer (network errors, timeouts, the
 // request's context ending, an exhausted pool, LOADING, CLUSTERDOWN,
 // TRYAGAIN, MASTERDOWN, READONLY, BUSY, OOM, too many clients) wrap
-// ErrUnavailable. A record that is corrupted (a field that is not JSON, a
-// bookkeeping field that does not parse, or a key that is not a hash) is
+// ErrUnavailable. A record that is corrupted (a field that is not JSON,
+// bookkeeping that is missing or does not parse, or a key that is not a hash) is
 // reported to the logger set by WithRedisLogger and loaded as not found, so
 // the visitor gets a fresh session, as Django does with corrupted data.
 type RedisStore struct {
@@ -74,20 +78,26 @@ func WithRedisLogger(logger *slog.Logger) RedisOption {
 // otherwise.
 const defaultRedisKeyPrefix = "session:"
 
-// The bookkeeping fields of a session hash. They start with the reserved
-// "_session_" prefix, so they cannot clash with an application's keys; the
-// package's own reserved values (such as the flashes) use other names.
+// fieldMeta is the session hash's bookkeeping field. It starts with the
+// reserved "_session_" prefix, so it cannot clash with an application's keys;
+// the package's own reserved values (such as the flashes) use other names.
+const fieldMeta = "_session_meta"
+
+// The labels of the parts of fieldMeta's text, in their order, each but the
+// first after one space. Every save writes metaExpires to metaCreated (not
+// included); a touch writes metaExpires to metaSaved (not included).
 const (
-	fieldUUID    = "_session_uuid"
-	fieldCreated = "_session_created"
-	fieldSaved   = "_session_saved"
-	fieldExpires = "_session_expires"
-	fieldExpiry  = "_session_expiry"
+	metaExpires = "expires="
+	metaSaved   = " saved="
+	metaExpiry  = " expiry="
+	metaCreated = " created="
+	metaUUID    = " uuid="
 )
 
 // redisTimeLayout writes times in UTC with a fixed width, so that they read
-// well in redis-cli, keep nanoseconds and compare correctly inside the Lua
-// scripts. Years outside 0001–9999 are refused rather than stored wrongly.
+// well in redis-cli, keep nanoseconds and sit at fixed places in fieldMeta,
+// where the scripts find the expiry. Years outside 0001–9999 are refused
+// rather than stored wrongly.
 const redisTimeLayout = "2006-01-02T15:04:05.000000000Z"
 
 // NewRedisStore returns a Store that keeps sessions in Redis through client,
@@ -157,57 +167,86 @@ func (s *RedisStore) Load(ctx context.Context, id string) (Record, bool, error) 
 }
 
 // decodeRedisRecord turns a session hash into a Record, or says why it is
-// malformed.
+// malformed. The Record's Values is fields itself, less the bookkeeping: the
+// map is the caller's and nothing else holds it, so a copy would be waste.
 func decodeRedisRecord(fields map[string]string) (Record, error) {
-	rec := Record{Values: make(map[string]string, len(fields))}
-	var err error
-	for name, text := range fields {
-		switch name {
-		case fieldUUID:
-			rec.UUID = text
-		case fieldCreated:
-			rec.Created, err = parseRedisTime(name, text)
-		case fieldSaved:
-			rec.Saved, err = parseRedisTime(name, text)
-		case fieldExpires:
-			rec.Expires, err = parseRedisTime(name, text)
-		case fieldExpiry:
-			rec.Expiry, err = time.ParseDuration(text)
-			if err != nil {
-				err = fmt.Errorf("field %s: %w", name, err)
-			}
-		default:
-			if !json.Valid([]byte(text)) {
-				err = fmt.Errorf("field %q does not hold JSON text", name)
-			}
-			rec.Values[name] = text
-		}
-		if err != nil {
-			return Record{}, err
-		}
+	meta, ok := fields[fieldMeta]
+	if !ok {
+		return Record{}, fmt.Errorf("field %s is missing", fieldMeta)
 	}
-	for _, name := range []string{fieldUUID, fieldCreated, fieldSaved, fieldExpires, fieldExpiry} {
-		if _, ok := fields[name]; !ok {
-			return Record{}, fmt.Errorf("field %s is missing", name)
+	delete(fields, fieldMeta)
+	rec := Record{Values: fields}
+	if err := decodeRedisMeta(meta, &rec); err != nil {
+		return Record{}, fmt.Errorf("field %s: %w", fieldMeta, err)
+	}
+	for name, text := range fields {
+		if !json.Valid([]byte(text)) {
+			return Record{}, fmt.Errorf("field %q does not hold JSON text", name)
 		}
 	}
 	return rec, nil
 }
 
-func parseRedisTime(name, text string) (time.Time, error) {
-	t, err := time.Parse(redisTimeLayout, text)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("field %s: %w", name, err)
+// decodeRedisMeta reads the text of fieldMeta into rec, strictly: anything
+// but what redisMeta, saveScript and touchScript write is an error.
+func decodeRedisMeta(meta string, rec *Record) error {
+	rest := meta
+	var err error
+	if rec.Expires, rest, err = cutRedisTime(rest, metaExpires); err != nil {
+		return err
 	}
-	return t, nil
+	if rec.Saved, rest, err = cutRedisTime(rest, metaSaved); err != nil {
+		return err
+	}
+	rest, ok := strings.CutPrefix(rest, metaExpiry)
+	end := strings.IndexByte(rest, ' ')
+	if !ok || end < 0 {
+		return fmt.Errorf("no %q part in %q", strings.TrimSpace(metaExpiry), meta)
+	}
+	if rec.Expiry, err = time.ParseDuration(rest[:end]); err != nil {
+		return err
+	}
+	if rec.Created, rest, err = cutRedisTime(rest[end:], metaCreated); err != nil {
+		return err
+	}
+	if rec.UUID, ok = strings.CutPrefix(rest, metaUUID); !ok {
+		return fmt.Errorf("no %q part in %q", strings.TrimSpace(metaUUID), meta)
+	}
+	return nil
 }
 
-func formatRedisTime(t time.Time) (string, error) {
+// cutRedisTime parses the time labelled label at the start of text and
+// returns what follows it.
+func cutRedisTime(text, label string) (time.Time, string, error) {
+	rest, ok := strings.CutPrefix(text, label)
+	if !ok || len(rest) < len(redisTimeLayout) {
+		return time.Time{}, "", fmt.Errorf("no %q time at %q", strings.TrimSpace(label), text)
+	}
+	t, err := time.Parse(redisTimeLayout, rest[:len(redisTimeLayout)])
+	if err != nil {
+		return time.Time{}, "", err
+	}
+	return t, rest[len(redisTimeLayout):], nil
+}
+
+// appendRedisTime appends t in redisTimeLayout.
+func appendRedisTime(b []byte, t time.Time) ([]byte, error) {
 	t = t.UTC()
 	if y := t.Year(); y < 1 || y > 9999 {
-		return "", fmt.Errorf("sessions: redis store: time %v is outside the years 1 to 9999", t)
+		return nil, fmt.Errorf("sessions: redis store: time %v is outside the years 1 to 9999", t)
 	}
-	return t.Format(redisTimeLayout), nil
+	return t.AppendFormat(b, redisTimeLayout), nil
+}
+
+// redisNow is the current time as the scripts compare it with the expiry in
+// fieldMeta: the digits of its date and time of day in redisTimeLayout, as
+// one number (which a Lua double holds exactly), and its nanoseconds.
+func redisNow() (clock int64, nanos int) {
+	now := time.Now().UTC()
+	y, mo, d := now.Date()
+	h, mi, sec := now.Clock()
+	clock = ((((int64(y)*100+int64(mo))*100+int64(d))*100+int64(h))*100+int64(mi))*100 + int64(sec)
+	return clock, now.Nanosecond()
 }
 
 // expireAtMillis is the PEXPIREAT argument for t: rounded up, so that Redis
@@ -234,87 +273,93 @@ func (s *RedisStore) reportCorrupt(ctx context.Context, key string, err error) {
 
 // Save implements Store with one script run: see saveScript.
 func (s *RedisStore) Save(ctx context.Context, id string, ch Change) error {
-	args, err := s.saveArgs(ch)
+	args, err := saveArgs(s.key(id), ch)
 	if err != nil {
 		return err
 	}
-	reply, err := saveScript.Run(ctx, s.client, []string{s.key(id)}, args...).Text()
+	reply, err := saveScript.run(ctx, s.client, args).Text()
 	if err != nil {
 		return redisError("save", err)
 	}
 	return saveReply(reply)
 }
 
-// saveArgs lays ch out as the arguments of saveScript.
-func (s *RedisStore) saveArgs(ch Change) ([]any, error) {
-	now, err := formatRedisTime(time.Now())
-	if err != nil {
-		return nil, err
-	}
-	book := map[string]string{fieldExpiry: ch.Expiry.String()}
-	times := map[string]time.Time{fieldSaved: ch.Saved, fieldExpires: ch.Expires}
-	if ch.New {
-		book[fieldUUID] = ch.UUID
-		times[fieldCreated] = ch.Created
-	}
-	for name, t := range times {
-		if book[name], err = formatRedisTime(t); err != nil {
-			return nil, err
-		}
-	}
+// saveArgs lays ch out as a call of saveScript on key.
+func saveArgs(key string, ch Change) ([]any, error) {
 	if err := checkRedisKeys(ch); err != nil {
 		return nil, err
 	}
-
+	meta, err := redisMeta(ch)
+	if err != nil {
+		return nil, err
+	}
 	mode := "update"
 	if ch.New {
 		mode = "new"
 	}
-	args := make([]any, 0, 7+2*len(ch.Set)+len(ch.Delete)+2*len(ch.Incr)+2*len(book))
-	args = append(args, mode, now, expireAtMillis(ch.Expires))
-	args = append(args, len(ch.Set))
-	for k, v := range ch.Set {
-		args = append(args, k, v)
-	}
-	args = append(args, len(ch.Delete))
-	for _, k := range ch.Delete {
-		args = append(args, k)
-	}
-	args = append(args, len(ch.Incr))
+	clock, nanos := redisNow()
+	args := saveScript.call(key, 6+2*len(ch.Incr)+len(ch.Delete)+2*len(ch.Set)+2)
+	args = append(args, mode, clock, nanos, expireAtMillis(ch.Expires), len(ch.Incr), len(ch.Delete))
 	for k, d := range ch.Incr {
 		args = append(args, k, d)
 	}
-	args = append(args, len(book))
-	for k, v := range book {
+	for _, k := range ch.Delete {
+		args = append(args, k)
+	}
+	for k, v := range ch.Set {
 		args = append(args, k, v)
 	}
-	return args, nil
+	return append(args, fieldMeta, meta), nil
 }
 
-// checkRedisKeys refuses a change that would overwrite bookkeeping fields,
+// redisMeta is what a save of ch writes to fieldMeta: the whole text for a
+// new record; for an update, the front up to metaCreated, to which the
+// script adds the rest of the record's own.
+func redisMeta(ch Change) (string, error) {
+	expiry := ch.Expiry.String()
+	size := len(metaExpires) + len(metaSaved) + 2*len(redisTimeLayout) + len(metaExpiry) + len(expiry)
+	if ch.New {
+		size += len(metaCreated) + len(redisTimeLayout) + len(metaUUID) + len(ch.UUID)
+	}
+	var b strings.Builder
+	b.Grow(size)
+	if err := writeRedisTime(&b, metaExpires, ch.Expires); err != nil {
+		return "", err
+	}
+	if err := writeRedisTime(&b, metaSaved, ch.Saved); err != nil {
+		return "", err
+	}
+	b.WriteString(metaExpiry)
+	b.WriteString(expiry)
+	if ch.New {
+		if err := writeRedisTime(&b, metaCreated, ch.Created); err != nil {
+			return "", err
+		}
+		b.WriteString(metaUUID)
+		b.WriteString(ch.UUID)
+	}
+	return b.String(), nil
+}
+
+// writeRedisTime writes label and t in redisTimeLayout to b.
+func writeRedisTime(b *strings.Builder, label string, t time.Time) error {
+	var buf [len(redisTimeLayout)]byte
+	text, err := appendRedisTime(buf[:0], t)
+	if err != nil {
+		return err
+	}
+	b.WriteString(label)
+	b.Write(text)
+	return nil
+}
+
+// checkRedisKeys refuses a change that would overwrite the bookkeeping field,
 // which would corrupt the record.
 func checkRedisKeys(ch Change) error {
-	check := func(k string) error {
-		switch k {
-		case fieldUUID, fieldCreated, fieldSaved, fieldExpires, fieldExpiry:
-			return fmt.Errorf("sessions: redis store: key %q is reserved for the store's bookkeeping", k)
-		}
-		return nil
-	}
-	for k := range ch.Set {
-		if err := check(k); err != nil {
-			return err
-		}
-	}
-	for _, k := range ch.Delete {
-		if err := check(k); err != nil {
-			return err
-		}
-	}
-	for k := range ch.Incr {
-		if err := check(k); err != nil {
-			return err
-		}
+	_, set := ch.Set[fieldMeta]
+	_, incr := ch.Incr[fieldMeta]
+	if set || incr || slices.Contains(ch.Delete, fieldMeta) {
+		return fmt.Errorf("sessions: redis store: key %q is reserved for the store's bookkeeping", fieldMeta)
 	}
 	return nil
 }
@@ -341,22 +386,46 @@ func (s *RedisStore) Delete(ctx context.Context, id string) error {
 	return nil
 }
 
-// Touch implements Store with one script run that rewrites the expiry field
-// and the key's TTL only: see touchScript.
+// Touch implements Store with one script run that rewrites the expiry in the
+// bookkeeping and the key's TTL only: see touchScript.
 func (s *RedisStore) Touch(ctx context.Context, id string, expires time.Time) error {
-	now, err := formatRedisTime(time.Now())
+	exp, err := appendRedisTime(make([]byte, 0, len(redisTimeLayout)), expires)
 	if err != nil {
 		return err
 	}
-	exp, err := formatRedisTime(expires)
-	if err != nil {
-		return err
-	}
-	err = touchScript.Run(ctx, s.client, []string{s.key(id)}, now, exp, expireAtMillis(expires)).Err()
-	if err != nil {
+	clock, nanos := redisNow()
+	args := append(touchScript.call(s.key(id), 4), clock, nanos, exp, expireAtMillis(expires))
+	if err := touchScript.run(ctx, s.client, args).Err(); err != nil {
 		return redisError("touch", err)
 	}
 	return nil
+}
+
+// redisScript is a Lua script that runs by EVALSHA, and by EVAL when the
+// server does not have it cached, as redis.Script.Run does. Unlike Run, it
+// takes the command whole, so that a call builds one slice of arguments.
+type redisScript struct {
+	src, sha any // boxed once rather than on every call
+}
+
+func newRedisScript(src string) redisScript {
+	return redisScript{src: src, sha: redis.NewScript(src).Hash()}
+}
+
+// call starts a call of the script on key, with room for n more arguments.
+func (r redisScript) call(key string, n int) []any {
+	// numkeys is a string, which a Cluster client reads without formatting.
+	return append(make([]any, 0, 4+n), "evalsha", r.sha, "1", key)
+}
+
+// run sends a call started by r.call.
+func (r redisScript) run(ctx context.Context, c redis.UniversalClient, args []any) *redis.Cmd {
+	cmd := c.Do(ctx, args...)
+	if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") {
+		args[0], args[1] = "eval", r.src
+		cmd = c.Do(ctx, args...)
+	}
+	return cmd
 }
 
 // redisError wraps err from op, adding ErrUnavailable when it means Redis
@@ -391,75 +460,64 @@ func redisUnavailable(err error) bool {
 	return false
 }
 
-// The scripts compare times as the fixed-width strings of redisTimeLayout,
-// split into whole seconds and nanoseconds so that Lua's doubles hold them
-// exactly. A value that does not parse counts as expired: such a record is
-// not found by Load either.
-const luaIsLive = `
-local function parts(t)
-  if type(t) ~= 'string' or #t ~= 30 then return nil end
-  local secs = tonumber(t:sub(1,4) .. t:sub(6,7) .. t:sub(9,10) .. t:sub(12,13) .. t:sub(15,16) .. t:sub(18,19))
-  local nanos = tonumber(t:sub(21,29))
-  if not secs or not nanos then return nil end
-  return secs, nanos
-end
-
--- isLive reports whether the hash at key holds a record that expires after now.
-local function isLive(key, now)
-  if redis.call('TYPE', key).ok ~= 'hash' then return false end
-  local es, en = parts(redis.call('HGET', key, '_session_expires'))
-  local ns, nn = parts(now)
-  if not es or not ns then return false end
-  return es > ns or (es == ns and en > nn)
+// luaLiveMeta finds the bookkeeping of a live record. The expiry sits at
+// fixed places at the front of the text (see redisTimeLayout); its digits are
+// compared as two numbers, the date and time of day and the nanoseconds,
+// which Lua's doubles hold exactly. A key that is not a hash (HGET fails) or
+// bookkeeping that does not parse counts as expired: Load does not find such
+// a record either.
+const luaLiveMeta = `
+-- liveMeta returns the text of _session_meta of the record at key if it
+-- expires after the moment given as clock and nanos, and nil otherwise.
+local function liveMeta(key, clock, nanos)
+  local m = redis.pcall('HGET', key, '_session_meta')
+  if type(m) ~= 'string' or m:sub(1, 8) ~= 'expires=' then return nil end
+  local c = tonumber(m:sub(9, 12) .. m:sub(14, 15) .. m:sub(17, 18) .. m:sub(20, 21) .. m:sub(23, 24) .. m:sub(26, 27))
+  local n = tonumber(m:sub(29, 37))
+  if not c or not n then return nil end
+  if c > clock or (c == clock and n > nanos) then return m end
+  return nil
 end
 `
 
 // saveScript applies a Change atomically. Increments run first, and a failed
 // one puts back the fields incremented before it, so a failure leaves the
-// record as it was.
+// record as it was. Values and bookkeeping are then written by one HSET.
 //
 //	KEYS[1]  the session key
-//	ARGV     mode ("new" or "update"), now, PEXPIREAT milliseconds,
-//	         then counted groups: n, n field/value pairs to set; n, n fields
-//	         to delete; n, n field/delta pairs to increment; n, n bookkeeping
-//	         field/value pairs to set
+//	ARGV     mode ("new" or "update"), now (as clock and nanos, see
+//	         redisNow), PEXPIREAT milliseconds, the number of increments,
+//	         the number of deletes; then the field/delta pairs to
+//	         increment, the fields to delete, and the field/value pairs to
+//	         set, the last of which is _session_meta: whole for "new", its
+//	         front up to " created=" for "update"
 //
 // It answers OK, INTERRUPTED (an update of a missing or expired record), or
 // "NOTINTEGER reason\nfield" (the field last, as it may hold anything).
-var saveScript = redis.NewScript(saveLua)
+var saveScript = newRedisScript(saveLua)
 
-const saveLua = luaIsLive + `
+const saveLua = luaLiveMeta + `
 local key = KEYS[1]
 if ARGV[1] == 'new' then
   redis.call('DEL', key)
-elseif not isLive(key, ARGV[2]) then
-  return 'INTERRUPTED'
+else
+  local meta = liveMeta(key, tonumber(ARGV[2]), tonumber(ARGV[3]))
+  local keep = meta and meta:find(' created=', 1, true)
+  if not keep then return 'INTERRUPTED' end
+  ARGV[#ARGV] = ARGV[#ARGV] .. meta:sub(keep)
 end
 
--- group returns the first and last argument index of the group counted at i,
--- and the index after it.
-local function group(i, width)
-  local n = tonumber(ARGV[i])
-  return i + 1, i + n * width, i + 1 + n * width
-end
+local incFirst = 7
+local delFirst = incFirst + 2 * tonumber(ARGV[5])
+local setFirst = delFirst + tonumber(ARGV[6])
 
--- Keeps each command's argument count well below Lua's stack limit.
-local chunk = 500
-local function hsetPairs(first, last)
-  for i = first, last, 2 * chunk do
-    redis.call('HSET', key, unpack(ARGV, i, math.min(i + 2 * chunk - 1, last)))
-  end
-end
-
-local setFirst, setLast, i = group(4, 2)
-local delFirst, delLast, j = group(i, 1)
-local incFirst, incLast, k = group(j, 2)
-local bookFirst, bookLast = group(k, 2)
-
+-- The last increment needs no copy of its field's value: when it fails,
+-- nothing was done to that field.
 local done = {}
-for p = incFirst, incLast, 2 do
+for p = incFirst, delFirst - 1, 2 do
   local field = ARGV[p]
-  local before = redis.call('HGET', key, field)
+  local before = nil
+  if p + 2 < delFirst then before = redis.call('HGET', key, field) end
   local r = redis.pcall('HINCRBY', key, field, ARGV[p + 1])
   if type(r) == 'table' and r.err then
     for q = #done, 1, -1 do
@@ -474,27 +532,32 @@ for p = incFirst, incLast, 2 do
   done[#done + 1] = {field, before}
 end
 
-hsetPairs(setFirst, setLast)
-for p = delFirst, delLast, chunk do
-  redis.call('HDEL', key, unpack(ARGV, p, math.min(p + chunk - 1, delLast)))
+-- Keeps each command's argument count well below Lua's stack limit.
+local chunk = 1000
+for p = delFirst, setFirst - 1, chunk do
+  redis.call('HDEL', key, unpack(ARGV, p, math.min(p + chunk - 1, setFirst - 1)))
 end
-hsetPairs(bookFirst, bookLast)
-redis.call('PEXPIREAT', key, ARGV[3])
+for p = setFirst, #ARGV, chunk do
+  redis.call('HSET', key, unpack(ARGV, p, math.min(p + chunk - 1, #ARGV)))
+end
+redis.call('PEXPIREAT', key, ARGV[4])
 return 'OK'
 `
 
-// touchScript moves the expiry of a live record: the _session_expires field
+// touchScript moves the expiry of a live record: the front of _session_meta
 // and the key's TTL, nothing else. A missing or expired record is left alone.
 //
 //	KEYS[1]  the session key
-//	ARGV     now, the new expiry, the PEXPIREAT milliseconds
-var touchScript = redis.NewScript(touchLua)
+//	ARGV     now (as clock and nanos, see redisNow), the new expiry in
+//	         redisTimeLayout, the PEXPIREAT milliseconds
+var touchScript = newRedisScript(touchLua)
 
-const touchLua = luaIsLive + `
+const touchLua = luaLiveMeta + `
 local key = KEYS[1]
-if not isLive(key, ARGV[1]) then return 0 end
-redis.call('HSET', key, '_session_expires', ARGV[2])
-redis.call('PEXPIREAT', key, ARGV[3])
+local meta = liveMeta(key, tonumber(ARGV[1]), tonumber(ARGV[2]))
+if not meta then return 0 end
+redis.call('HSET', key, '_session_meta', 'expires=' .. ARGV[3] .. meta:sub(39))
+redis.call('PEXPIREAT', key, ARGV[4])
 return 1
 `
 

@@ -36,6 +36,7 @@ func TestRedisStore(t *testing.T) {
 		{"NotInteger", testRedisNotInteger},
 		{"Corrupted", testRedisCorrupted},
 		{"ReservedKeys", testRedisReservedKeys},
+		{"ManyKeys", testRedisManyKeys},
 		{"Conformance", testRedisConformance},
 		{"Requests", testRedisRequests},
 		{"RequestEdges", testRedisRequestEdges},
@@ -224,16 +225,35 @@ func testRedisLayout(t *testing.T, client func(t *testing.T) redis.UniversalClie
 		t.Fatalf("TYPE %s = %q, want hash", prefix+id, typ)
 	}
 	got := rdb.HGetAll(ctx, prefix+id).Val()
+	const layout = "2006-01-02T15:04:05.000000000Z"
 	want := map[string]string{
-		"user":             `{"name":"Ada"}`,
-		"_session_uuid":    ch.UUID,
-		"_session_created": "2026-01-02T03:04:05.000000006Z",
-		"_session_saved":   ch.Saved.UTC().Format("2006-01-02T15:04:05.000000000Z"),
-		"_session_expires": ch.Expires.UTC().Format("2006-01-02T15:04:05.000000000Z"),
-		"_session_expiry":  "30m0s",
+		"user": `{"name":"Ada"}`,
+		"_session_meta": "expires=" + ch.Expires.UTC().Format(layout) +
+			" saved=" + ch.Saved.UTC().Format(layout) +
+			" expiry=30m0s created=2026-01-02T03:04:05.000000006Z uuid=" + ch.UUID,
 	}
 	if !maps.Equal(got, want) {
 		t.Errorf("HGETALL =\n%v\nwant\n%v", got, want)
+	}
+
+	// An update rewrites the front of the bookkeeping and keeps the rest;
+	// so does a touch.
+	upd := change(false)
+	upd.Expiry = -1
+	mustNot(t, store.Save(ctx, id, upd), "save update")
+	want["_session_meta"] = "expires=" + upd.Expires.UTC().Format(layout) +
+		" saved=" + upd.Saved.UTC().Format(layout) +
+		" expiry=-1ns created=2026-01-02T03:04:05.000000006Z uuid=" + ch.UUID
+	if got := rdb.HGetAll(ctx, prefix+id).Val(); !maps.Equal(got, want) {
+		t.Errorf("HGETALL after an update =\n%v\nwant\n%v", got, want)
+	}
+	touched := time.Date(2099, 12, 31, 23, 59, 59, 999999999, time.UTC)
+	mustNot(t, store.Touch(ctx, id, touched), "touch")
+	want["_session_meta"] = "expires=2099-12-31T23:59:59.999999999Z" +
+		" saved=" + upd.Saved.UTC().Format(layout) +
+		" expiry=-1ns created=2026-01-02T03:04:05.000000006Z uuid=" + ch.UUID
+	if got := rdb.HGetAll(ctx, prefix+id).Val(); !maps.Equal(got, want) {
+		t.Errorf("HGETALL after a touch =\n%v\nwant\n%v", got, want)
 	}
 }
 
@@ -333,7 +353,7 @@ func testRedisNoResurrection(t *testing.T, client func(t *testing.T) redis.Unive
 	rdb := client(t)
 	prefix := testPrefix(t, rdb)
 	store := sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(prefix))
-	past := time.Now().Add(-time.Minute).UTC().Format("2006-01-02T15:04:05.000000000Z")
+	past := "expires=" + time.Now().Add(-time.Minute).UTC().Format("2006-01-02T15:04:05.000000000Z")
 
 	tests := []struct {
 		name  string
@@ -352,7 +372,8 @@ func testRedisNoResurrection(t *testing.T, client func(t *testing.T) redis.Unive
 		{"expired but still held by Redis", func(id string) {
 			// As when the application's clock runs ahead of Redis's.
 			mustNot(t, store.Save(ctx, id, change(true)), "save")
-			mustNot(t, rdb.HSet(ctx, prefix+id, "_session_expires", past).Err(), "HSET")
+			meta := rdb.HGet(ctx, prefix+id, "_session_meta").Val()
+			mustNot(t, rdb.HSet(ctx, prefix+id, "_session_meta", past+meta[len(past):]).Err(), "HSET")
 			mustNot(t, rdb.Persist(ctx, prefix+id).Err(), "PERSIST")
 		}},
 	}
@@ -471,9 +492,21 @@ func testRedisCorrupted(t *testing.T, client func(t *testing.T) redis.UniversalC
 		corrupt func(key string) error
 	}{
 		{"value not JSON", func(key string) error { return rdb.HSet(ctx, key, "cart", "{not json").Err() }},
-		{"expiry not a time", func(key string) error { return rdb.HSet(ctx, key, "_session_expires", "tomorrow").Err() }},
-		{"policy not a duration", func(key string) error { return rdb.HSet(ctx, key, "_session_expiry", "forever").Err() }},
-		{"bookkeeping missing", func(key string) error { return rdb.HDel(ctx, key, "_session_uuid").Err() }},
+		{"expiry not a time", editMeta(rdb, func(m string) string { return "expires=tomorrow" + m[38:] })},
+		{"creation not a time", editMeta(rdb, func(m string) string { return strings.Replace(m, " created=2", " created=X", 1) })},
+		{"policy not a duration", editMeta(rdb, func(m string) string { return strings.Replace(m, " expiry=0s ", " expiry=forever ", 1) })},
+		{"bookkeeping out of order", editMeta(rdb, func(m string) string {
+			saved := strings.Index(m, " saved=")
+			return m[saved+1:] + " " + m[:saved]
+		})},
+		{"bookkeeping cut short", editMeta(rdb, func(m string) string { return m[:strings.Index(m, " uuid=")] })},
+		// A value stays, or the hash would go with its last field.
+		{"bookkeeping missing", func(key string) error {
+			return rdb.Eval(ctx, "redis.call('HSET', KEYS[1], 'cart', '[]'); return redis.call('HDEL', KEYS[1], '_session_meta')", []string{key}).Err()
+		}},
+		{"old layout", func(key string) error {
+			return rdb.Eval(ctx, "redis.call('HSET', KEYS[1], '_session_uuid', 'u', '_session_expires', '2099-01-01T00:00:00.000000000Z'); return redis.call('HDEL', KEYS[1], '_session_meta')", []string{key}).Err()
+		}},
 		{"not a hash", func(key string) error { return rdb.Set(ctx, key, "a string", time.Hour).Err() }},
 		{"a list", func(key string) error {
 			if err := rdb.Del(ctx, key).Err(); err != nil {
@@ -514,9 +547,9 @@ func testRedisReservedKeys(t *testing.T, client func(t *testing.T) redis.Univers
 	id := newID(t)
 	mustNot(t, store.Save(ctx, id, change(true)), "save")
 	changes := map[string]sessions.Change{
-		"set":    {Set: map[string]string{"_session_expires": `"x"`}},
-		"delete": {Delete: []string{"_session_uuid"}},
-		"incr":   {Incr: map[string]int64{"_session_saved": 1}},
+		"set":    {Set: map[string]string{"_session_meta": `"x"`}},
+		"delete": {Delete: []string{"_session_meta"}},
+		"incr":   {Incr: map[string]int64{"_session_meta": 1}},
 	}
 	for name, ch := range changes {
 		ch.Saved, ch.Expires = time.Now(), time.Now().Add(time.Hour)
@@ -526,6 +559,58 @@ func testRedisReservedKeys(t *testing.T, client func(t *testing.T) redis.Univers
 	}
 	if _, found, err := store.Load(ctx, id); !found || err != nil {
 		t.Errorf("record damaged: Load = found %v, %v", found, err)
+	}
+}
+
+// testRedisManyKeys saves changes too large for one HSET or HDEL inside the
+// script, which splits them, and checks that nothing is lost on the way.
+func testRedisManyKeys(t *testing.T, client func(t *testing.T) redis.UniversalClient) {
+	ctx := t.Context()
+	rdb := client(t)
+	store := sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(testPrefix(t, rdb)))
+	id := newID(t)
+	const n = 2501
+	first := change(true)
+	first.Set = map[string]string{}
+	for i := range n {
+		first.Set[fmt.Sprintf("k%d", i)] = strconv.Itoa(i)
+	}
+	mustNot(t, store.Save(ctx, id, first), "save new")
+
+	upd := change(false)
+	upd.Set = map[string]string{}
+	upd.Incr = map[string]int64{}
+	want := map[string]string{}
+	for i := range n {
+		k := fmt.Sprintf("k%d", i)
+		switch i % 3 {
+		case 0:
+			upd.Delete = append(upd.Delete, k)
+		case 1:
+			upd.Set[k] = `"s"`
+			want[k] = `"s"`
+		case 2:
+			upd.Incr[k] = 1
+			want[k] = strconv.Itoa(i + 1)
+		}
+	}
+	for i := range n {
+		k := fmt.Sprintf("new%d", i)
+		upd.Set[k] = "[]"
+		want[k] = "[]"
+	}
+	mustNot(t, store.Save(ctx, id, upd), "save update")
+
+	rec, found, err := store.Load(ctx, id)
+	if err != nil || !found {
+		t.Fatalf("Load = found %v, %v", found, err)
+	}
+	if !maps.Equal(rec.Values, want) {
+		t.Errorf("after saving %d sets, %d deletes and %d increments: %d values, want %d",
+			len(upd.Set), len(upd.Delete), len(upd.Incr), len(rec.Values), len(want))
+	}
+	if rec.UUID != first.UUID {
+		t.Errorf("UUID = %q, want %q", rec.UUID, first.UUID)
 	}
 }
 

@@ -14,6 +14,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ginsessions/sessions"
+
 	"github.com/ginsessions/sessions/internal/redistest"
 )
 
@@ -57,6 +59,14 @@ func newID(t testing.TB) string {
 // testPrefix returns a key prefix of t's own, so that tests sharing a server
 // (REDIS_ADDR) never see each other's keys, and deletes the keys under it
 // when t ends. SCAN, unlike KEYS, does not block a shared server.
+// testStore returns a client from client and a store on it whose keys live
+// under a prefix of the test's own.
+func testStore(t *testing.T, client func(t *testing.T) redis.UniversalClient) (redis.UniversalClient, *sessions.RedisStore) {
+	t.Helper()
+	rdb := client(t)
+	return rdb, sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(testPrefix(t, rdb)))
+}
+
 func testPrefix(t testing.TB, rdb redis.UniversalClient) string {
 	prefix := "sessionstest:" + strings.ToLower(rand.Text()[:10]) + ":"
 	t.Cleanup(func() {

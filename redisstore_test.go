@@ -142,8 +142,7 @@ func slicesEqual(a, b []string) bool { return strings.Join(a, " ") == strings.Jo
 // to send its source, and later runs cost one again.
 func testRedisScriptFlush(t *testing.T, client func(t *testing.T) redis.UniversalClient) {
 	ctx := t.Context()
-	rdb := client(t)
-	store := sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(testPrefix(t, rdb)))
+	rdb, store := testStore(t, client)
 	id := newID(t)
 	mustNot(t, store.Save(ctx, id, change(true)), "save")
 	mustNot(t, rdb.ScriptFlush(ctx).Err(), "SCRIPT FLUSH")
@@ -159,8 +158,7 @@ func testRedisScriptFlush(t *testing.T, client func(t *testing.T) redis.Universa
 
 func testRedisRecord(t *testing.T, client func(t *testing.T) redis.UniversalClient) {
 	ctx := t.Context()
-	rdb := client(t)
-	store := sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(testPrefix(t, rdb)))
+	_, store := testStore(t, client)
 	id := newID(t)
 	created := time.Date(2026, 3, 4, 5, 6, 7, 123456789, time.FixedZone("CET", 3600))
 	expires := time.Now().Add(time.Hour)
@@ -259,8 +257,7 @@ func testRedisLayout(t *testing.T, client func(t *testing.T) redis.UniversalClie
 
 func testRedisNewReplaces(t *testing.T, client func(t *testing.T) redis.UniversalClient) {
 	ctx := t.Context()
-	rdb := client(t)
-	store := sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(testPrefix(t, rdb)))
+	_, store := testStore(t, client)
 	id := newID(t)
 	first := change(true)
 	first.Set = map[string]string{"old": "1"}
@@ -281,8 +278,7 @@ func testRedisNewReplaces(t *testing.T, client func(t *testing.T) redis.Universa
 
 func testRedisConcurrentIncr(t *testing.T, client func(t *testing.T) redis.UniversalClient) {
 	ctx := t.Context()
-	rdb := client(t)
-	store := sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(testPrefix(t, rdb)))
+	_, store := testStore(t, client)
 	id := newID(t)
 	mustNot(t, store.Save(ctx, id, change(true)), "save new")
 
@@ -310,8 +306,7 @@ func testRedisConcurrentIncr(t *testing.T, client func(t *testing.T) redis.Unive
 
 func testRedisConcurrentKeys(t *testing.T, client func(t *testing.T) redis.UniversalClient) {
 	ctx := t.Context()
-	rdb := client(t)
-	store := sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(testPrefix(t, rdb)))
+	_, store := testStore(t, client)
 	id := newID(t)
 	start := change(true)
 	start.Set = map[string]string{"doomed": "0"}
@@ -542,8 +537,7 @@ func testRedisCorrupted(t *testing.T, client func(t *testing.T) redis.UniversalC
 
 func testRedisReservedKeys(t *testing.T, client func(t *testing.T) redis.UniversalClient) {
 	ctx := t.Context()
-	rdb := client(t)
-	store := sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(testPrefix(t, rdb)))
+	_, store := testStore(t, client)
 	id := newID(t)
 	mustNot(t, store.Save(ctx, id, change(true)), "save")
 	changes := map[string]sessions.Change{
@@ -566,8 +560,7 @@ func testRedisReservedKeys(t *testing.T, client func(t *testing.T) redis.Univers
 // script, which splits them, and checks that nothing is lost on the way.
 func testRedisManyKeys(t *testing.T, client func(t *testing.T) redis.UniversalClient) {
 	ctx := t.Context()
-	rdb := client(t)
-	store := sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(testPrefix(t, rdb)))
+	_, store := testStore(t, client)
 	id := newID(t)
 	const n = 2501
 	first := change(true)

@@ -35,18 +35,14 @@ const (
 // Default returns the session of the request. It panics with a message
 // naming the fix when the middleware is not installed on the route.
 func Default(c *gin.Context) *Session {
-	return mustSession(c, ContextKey)
-}
-
-func mustSession(c *gin.Context, key string) *Session {
-	v, ok := c.Get(key)
+	v, ok := c.Get(ContextKey)
 	if !ok {
-		panic("sessions: no session in the gin.Context under key " + strconv.Quote(key) +
+		panic("sessions: no session in the gin.Context under key " + strconv.Quote(ContextKey) +
 			": install r.Use(sessions.Middleware(store)) before this handler")
 	}
 	s, ok := v.(*Session)
 	if !ok {
-		panic(fmt.Sprintf("sessions: the gin.Context key %q holds a %T, not a *sessions.Session", key, v))
+		panic(fmt.Sprintf("sessions: the gin.Context key %q holds a %T, not a *sessions.Session", ContextKey, v))
 	}
 	return s
 }
@@ -217,18 +213,14 @@ func Value[T any](s *Session, key string) (T, bool) {
 // decodes it with decode.
 func lookup[T any](s *Session, key string, decode func(string) (T, bool)) (T, bool) {
 	s.mu.Lock()
-	raw, ok := s.loadedRaw(key)
+	s.load()
+	raw, ok := s.raw(key)
 	s.mu.Unlock()
 	if !ok {
 		var zero T
 		return zero, false
 	}
 	return decode(raw)
-}
-
-func (s *Session) loadedRaw(key string) (string, bool) {
-	s.load()
-	return s.raw(key)
 }
 
 // Set stores value under key. The value is encoded (as JSON) at once, so
@@ -637,8 +629,11 @@ func (s *Session) markModified() {
 }
 
 // merged returns every value as the request sees it, reserved keys
-// included.
+// included. With nothing stored yet, that is the overlay itself.
 func (s *Session) merged() map[string]string {
+	if len(s.rec.Values) == 0 {
+		return s.local
+	}
 	out := make(map[string]string, len(s.rec.Values)+len(s.local))
 	for k, v := range s.rec.Values {
 		if _, gone := s.deleted[k]; !gone {

@@ -290,7 +290,7 @@ func (m *middleware) commit(c *gin.Context, s *Session) error {
 	}
 	s.committed = true
 	if !s.accessed {
-		if !m.saveEvery || !validToken(m.token(s.req)) {
+		if token, _ := m.readToken(s.req); !m.saveEvery || !validToken(token) {
 			return nil
 		}
 		s.load()
@@ -352,11 +352,7 @@ func (s *Session) persist(commit bool) error {
 		token = newToken()
 		id = storeID(token)
 		ch.New = true
-		if len(s.rec.Values) == 0 {
-			ch.Set = s.local // nothing stored yet: the overlay is everything
-		} else {
-			ch.Set = s.merged()
-		}
+		ch.Set = s.merged()
 		if ch.UUID == "" {
 			ch.UUID = uuid.NewString()
 		}
@@ -492,12 +488,6 @@ func (m *middleware) alive(rec Record, now time.Time) bool {
 		return false
 	}
 	return m.absolute == 0 || now.Before(rec.Created.Add(m.absolute))
-}
-
-// token returns the token the request presents, if any.
-func (m *middleware) token(r *http.Request) string {
-	t, _ := m.readToken(r)
-	return t
 }
 
 // readToken returns the request's token and whether it came in the cookie.

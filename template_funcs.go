@@ -145,12 +145,8 @@ func contextSession(c *gin.Context) *Session {
 	if s, ok := sessionFromWriter(c.Writer); ok {
 		return s
 	}
-	if v, ok := c.Get(ContextKey); ok {
-		if s, ok := v.(*Session); ok {
-			return s
-		}
-	}
-	return nil
+	s, _ := FromContext(c)
+	return s
 }
 
 // withSession builds the template data for one render. s may be nil.

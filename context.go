@@ -76,6 +76,7 @@ type Session struct {
 	mw  *middleware
 	req *http.Request
 	ctx context.Context
+	gin *gin.Context // for c.ClientIP(), at Login
 
 	accessed  bool // read or changed during this request
 	committed bool // the response headers have been prepared
@@ -105,6 +106,7 @@ type sessionData struct {
 	modified bool          // changed during this request (Django's modified)
 	pending  bool          // changed since the last save
 	cycled   bool          // CycleKey: save under a new token
+	login    bool          // Login: apply WithMaxSessionsPerUser after the save
 	oldIDs   []string      // records to delete on commit (Flush, CycleKey)
 	err      error         // first failure; the commit reports it
 
@@ -665,9 +667,10 @@ func (s *Session) userKeys() []string {
 	return keys
 }
 
-// empty reports whether no key, reserved or not, remains.
+// empty reports whether no key, reserved or not, remains and the session
+// is not bound to a user.
 func (s *Session) empty() bool {
-	if len(s.local) > 0 {
+	if len(s.local) > 0 || s.rec.Principal != "" {
 		return false
 	}
 	for k := range s.rec.Values {

@@ -29,6 +29,7 @@ import (
 // recently saved in the common case.
 type MemoryStore struct {
 	shards   [memoryShards]memoryShard
+	users    memoryUsers  // the per-user index: see memoryusers.go
 	max      int64        // the bound on records
 	count    atomic.Int64 // records held, in every shard
 	evictAt  atomic.Uint32
@@ -127,22 +128,36 @@ func (s *MemoryStore) Save(_ context.Context, id string, ch Change) error {
 	if !ok {
 		return fmt.Errorf("sessions: memory store: malformed id %q", id)
 	}
-	if err := s.save(key, id, ch); err != nil {
-		return err
+	var gone []memoryBinding
+	var err error
+	if ch.New && ch.Principal != "" {
+		// Filing the new record and creating it is one step for the
+		// user's index: see memoryUsers.
+		s.users.mu.Lock()
+		err = s.save(key, id, ch, &gone)
+		if err == nil {
+			s.users.add(ch.Principal, key)
+		}
+		s.users.mu.Unlock()
+	} else {
+		err = s.save(key, id, ch, &gone)
 	}
 	// The shard saved into had nothing left to evict: evict elsewhere.
-	for s.count.Load() > s.max && s.evictOne() {
+	for err == nil && s.count.Load() > s.max && s.evictOne(&gone) {
 	}
-	return nil
+	s.forget(gone)
+	return err
 }
 
-func (s *MemoryStore) save(key [32]byte, id string, ch Change) error {
+// save applies ch to the record under key; gone receives the user
+// bindings of the records it removes.
+func (s *MemoryStore) save(key [32]byte, id string, ch Change, gone *[]memoryBinding) error {
 	sh := s.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	r := sh.items[key]
-	if r != nil && r.expires <= s.now().UnixNano() {
-		sh.remove(r)
+	if r != nil && (r.expires <= s.now().UnixNano() || ch.New) {
+		sh.remove(r, gone)
 		r = nil
 	}
 	if r == nil && !ch.New {
@@ -158,7 +173,7 @@ func (s *MemoryStore) save(key [32]byte, id string, ch Change) error {
 	}
 	if r == nil {
 		for s.count.Load() >= s.max && len(sh.byExpiry) > 0 {
-			sh.remove(sh.byExpiry[0])
+			sh.remove(sh.byExpiry[0], gone)
 		}
 		r = &memoryRecord{id: key, index: -1}
 		sh.items[key] = r
@@ -175,13 +190,13 @@ func (s *MemoryStore) save(key [32]byte, id string, ch Change) error {
 
 // evictOne removes the record closest to expiry from the next non-empty
 // shard in turn. It reports false when every shard is empty.
-func (s *MemoryStore) evictOne() bool {
+func (s *MemoryStore) evictOne(gone *[]memoryBinding) bool {
 	start := s.evictAt.Add(1)
 	for i := range uint32(memoryShards) {
 		sh := &s.shards[(start+i)%memoryShards]
 		sh.mu.Lock()
 		if len(sh.byExpiry) > 0 {
-			sh.remove(sh.byExpiry[0])
+			sh.remove(sh.byExpiry[0], gone)
 			sh.mu.Unlock()
 			return true
 		}
@@ -196,12 +211,14 @@ func (s *MemoryStore) Delete(_ context.Context, id string) error {
 	if !ok {
 		return nil
 	}
+	var gone []memoryBinding
 	sh := s.shard(key)
 	sh.mu.Lock()
 	if r := sh.items[key]; r != nil {
-		sh.remove(r)
+		sh.remove(r, &gone)
 	}
 	sh.mu.Unlock()
+	s.forget(gone)
 	return nil
 }
 
@@ -221,13 +238,17 @@ func (s *MemoryStore) Touch(_ context.Context, id string, expires time.Time) err
 }
 
 // applyChange returns the packed data of a record after ch: the UUID (a
-// length-prefixed field, see readField), the expiry policy (a varint), then
-// every key and value as fields. Every increment is checked before
+// length-prefixed field, see readField), the expiry policy (a varint), the
+// principal, IP and User-Agent (fields, empty for an anonymous session),
+// then every key and value as fields. Every increment is checked before
 // anything is written, so a failed change leaves no trace.
 func applyChange(old string, ch Change) (string, error) {
-	uuid, fields := ch.UUID, ""
+	head, fields := memoryHead{uuid: ch.UUID, principal: ch.Principal, ip: ch.IP, userAgent: ch.UserAgent}, ""
 	if !ch.New {
-		uuid, _, fields = splitData(old)
+		head, fields = splitData(old)
+		if ch.IP != "" {
+			head.ip = ch.IP
+		}
 	}
 	var sums map[string]int64
 	if len(ch.Incr) > 0 {
@@ -257,7 +278,7 @@ func applyChange(old string, ch Change) (string, error) {
 	// The exact size, so that a million records waste no capacity.
 	var expiry [binary.MaxVarintLen64]byte
 	expiryBytes := binary.AppendVarint(expiry[:0], int64(ch.Expiry))
-	size := fieldSize(uuid) + len(expiryBytes)
+	size := fieldSize(head.uuid) + len(expiryBytes) + fieldSize(head.principal) + fieldSize(head.ip) + fieldSize(head.userAgent)
 	for rest := fields; rest != ""; {
 		var k, v string
 		k, rest = readField(rest)
@@ -275,8 +296,11 @@ func applyChange(old string, ch Change) (string, error) {
 
 	var b strings.Builder
 	b.Grow(size)
-	writeField(&b, uuid)
+	writeField(&b, head.uuid)
 	b.Write(expiryBytes)
+	writeField(&b, head.principal)
+	writeField(&b, head.ip)
+	writeField(&b, head.userAgent)
 	for rest := fields; rest != ""; {
 		var k, v string
 		k, rest = readField(rest)
@@ -319,14 +343,16 @@ func (s *MemoryStore) janitor() {
 // removeExpired drops every expired record, earliest first.
 func (s *MemoryStore) removeExpired() {
 	now := s.now().UnixNano()
+	var gone []memoryBinding
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
 		for len(sh.byExpiry) > 0 && sh.byExpiry[0].expires <= now {
-			sh.remove(sh.byExpiry[0])
+			sh.remove(sh.byExpiry[0], &gone)
 		}
 		sh.mu.Unlock()
 	}
+	s.forget(gone)
 }
 
 // memoryShard is one lock's worth of records, with a heap ordered by
@@ -338,7 +364,13 @@ type memoryShard struct {
 	count    *atomic.Int64 // the store's count of records
 }
 
-func (sh *memoryShard) remove(r *memoryRecord) {
+// remove drops r; when r is bound to a user, gone receives the binding,
+// which the caller takes out of the user's index once it holds no shard
+// lock (see memoryUsers).
+func (sh *memoryShard) remove(r *memoryRecord, gone *[]memoryBinding) {
+	if p := r.principal(); p != "" {
+		*gone = append(*gone, memoryBinding{principal: p, key: r.id})
+	}
 	delete(sh.items, r.id)
 	sh.count.Add(-1)
 	if r.index >= 0 {
@@ -359,7 +391,7 @@ func (sh *memoryShard) setExpires(r *memoryRecord, expires int64) {
 // a million of them must fit in a few hundred megabytes.
 type memoryRecord struct {
 	id      [32]byte
-	data    string // the UUID, the expiry policy and the values: see applyChange
+	data    string // the UUID, the expiry policy, the user and the values: see applyChange
 	created int64  // Unix nanoseconds
 	saved   int64
 	expires int64
@@ -369,15 +401,30 @@ type memoryRecord struct {
 // record returns r as a Record. The strings share r.data, which is never
 // modified, so nothing is copied but the map.
 func (r *memoryRecord) record() Record {
-	uuid, expiry, rest := splitData(r.data)
+	head, rest := splitData(r.data)
+	rec := r.meta(head)
+	rec.Values = decodeValues(rest)
+	return rec
+}
+
+// meta returns r as a Record without its values.
+func (r *memoryRecord) meta(head memoryHead) Record {
 	return Record{
-		Values:  decodeValues(rest),
-		UUID:    uuid,
-		Created: time.Unix(0, r.created),
-		Saved:   time.Unix(0, r.saved),
-		Expires: time.Unix(0, r.expires),
-		Expiry:  time.Duration(expiry),
+		UUID:      head.uuid,
+		Created:   time.Unix(0, r.created),
+		Saved:     time.Unix(0, r.saved),
+		Expires:   time.Unix(0, r.expires),
+		Expiry:    time.Duration(head.expiry),
+		Principal: head.principal,
+		IP:        head.ip,
+		UserAgent: head.userAgent,
 	}
+}
+
+// principal returns the user r is bound to, "" for none.
+func (r *memoryRecord) principal() string {
+	head, _ := splitData(r.data)
+	return head.principal
 }
 
 // decodeValues unpacks the key and value pairs that follow the UUID.
@@ -405,20 +452,31 @@ func writeField(b *strings.Builder, s string) {
 	b.WriteString(s)
 }
 
-// splitData splits a record's data into the UUID, the expiry policy and the
-// packed key and value pairs.
-func splitData(data string) (uuid string, expiry int64, fields string) {
-	uuid, rest := readField(data)
+// memoryHead is what a record's data holds before its values.
+type memoryHead struct {
+	uuid                     string
+	expiry                   int64
+	principal, ip, userAgent string
+}
+
+// splitData splits a record's data into its head and the packed key and
+// value pairs.
+func splitData(data string) (head memoryHead, fields string) {
+	head.uuid, data = readField(data)
 	var u uint64
-	for i := 0; i < len(rest) && i < binary.MaxVarintLen64; i++ {
-		c := rest[i]
+	for i := 0; i < len(data) && i < binary.MaxVarintLen64; i++ {
+		c := data[i]
 		u |= uint64(c&0x7f) << (7 * i)
 		if c < 0x80 {
 			// Zig-zag decoding, as binary.Varint does.
-			return uuid, int64(u>>1) ^ -int64(u&1), rest[i+1:]
+			head.expiry = int64(u>>1) ^ -int64(u&1)
+			head.principal, data = readField(data[i+1:])
+			head.ip, data = readField(data)
+			head.userAgent, data = readField(data)
+			return head, data
 		}
 	}
-	return uuid, 0, ""
+	return head, ""
 }
 
 // readField splits the first length-prefixed field off data. Malformed

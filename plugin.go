@@ -60,6 +60,7 @@ type middleware struct {
 	header       string
 	errorHandler func(*gin.Context, error)
 	key          string
+	maxPerUser   int
 	keyAny       any // key, boxed once rather than on every request
 
 	// The Set-Cookie line is "name=" + value + attrs + [lifetime] + tail.
@@ -223,8 +224,12 @@ func newMiddleware(store Store, opts []Option) *middleware {
 	return m
 }
 
-// check panics on combinations browsers would reject.
+// check panics on combinations browsers would reject, and on options the
+// store cannot serve.
 func (m *middleware) check() {
+	if _, ok := m.store.(UserStore); m.maxPerUser > 0 && !ok {
+		panic(fmt.Sprintf("sessions: WithMaxSessionsPerUser needs a store with a per-user index; %T does not implement sessions.UserStore", m.store))
+	}
 	switch {
 	case m.sameSite == http.SameSiteNoneMode && !m.secure:
 		panic("sessions: SameSite=None cookies must be Secure: add sessions.WithSecure(true)")
@@ -240,7 +245,7 @@ func (m *middleware) check() {
 func (m *middleware) handle(c *gin.Context) {
 	rs := &requestState{}
 	s := &rs.session
-	s.mw, s.req, s.ctx = m, c.Request, c.Request.Context()
+	s.mw, s.req, s.ctx, s.gin = m, c.Request, c.Request.Context(), c
 	rs.writer = sessionWriter{ResponseWriter: c.Writer, c: c, s: s}
 	rs.Context, rs.key = s.ctx, ctxKey(m.key)
 
@@ -349,7 +354,10 @@ func (s *Session) persist(commit bool) error {
 	ch := Change{Saved: now, Expiry: s.expiry, UUID: s.rec.UUID, Created: s.rec.Created}
 	id, token := s.id, s.token
 	if !s.exists || s.cycled {
-		token = newToken()
+		var err error
+		if token, err = s.issueToken(); err != nil {
+			return err
+		}
 		id = storeID(token)
 		ch.New = true
 		ch.Set = s.merged()
@@ -361,10 +369,14 @@ func (s *Session) persist(commit bool) error {
 		ch.Set, ch.Incr, ch.Delete = s.delta()
 	}
 	ch.Expires = m.deadline(now, now, ch.Created, s.expiry)
+	s.bindChange(&ch)
 	if err := m.store.Save(s.ctx, id, ch); err != nil {
 		return err
 	}
 	if err := s.deleteOld(); err != nil {
+		return err
+	}
+	if err := s.capUserSessions(ch.UUID); err != nil {
 		return err
 	}
 	if ch.New {

@@ -173,7 +173,10 @@ func (s *Session) UserSessions() ([]SessionInfo, error) {
 	if principal == "" {
 		return nil, nil
 	}
-	infos, err := UserSessions(s.ctx, s.mw.store, principal)
+	// The middleware's options may end a session sooner than its store
+	// does (an absolute timeout, a shorter cookie age): list what it serves.
+	now := s.mw.now()
+	infos, err := listUser(s.ctx, s.mw.store, principal, func(r Record) bool { return s.mw.alive(r, now) })
 	for i := range infos {
 		infos[i].Current = self != "" && infos[i].UUID == self
 	}
@@ -208,6 +211,12 @@ func (s *Session) binding() (principal, uuid string) {
 // recently seen first, without their tokens. It returns ErrNotSupported
 // when store keeps no per-user index, and an error for an empty principal.
 func UserSessions(ctx context.Context, store Store, principal string) ([]SessionInfo, error) {
+	return listUser(ctx, store, principal, nil)
+}
+
+// listUser lists principal's sessions in store that alive (when not nil)
+// accepts.
+func listUser(ctx context.Context, store Store, principal string, alive func(Record) bool) ([]SessionInfo, error) {
 	us, err := userStore(store, principal)
 	if err != nil {
 		return nil, err
@@ -216,8 +225,9 @@ func UserSessions(ctx context.Context, store Store, principal string) ([]Session
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
-	recs = slices.DeleteFunc(recs, func(r Record) bool { return !r.Expires.After(now) })
+	if alive != nil {
+		recs = slices.DeleteFunc(recs, func(r Record) bool { return !alive(r) })
+	}
 	slices.SortFunc(recs, compareSeen)
 	infos := make([]SessionInfo, len(recs))
 	for i, r := range recs {

@@ -25,6 +25,7 @@ var userCases = []struct {
 	{"UserDeletedStayDead", testUserDeletedStayDead},
 	{"UserChurn", testUserChurn},
 	{"UserConcurrentLogin", testUserConcurrentLogin},
+	{"UserListDuringLogins", testUserListDuringLogins},
 }
 
 // userSession is a session of a user that the suite created.
@@ -370,5 +371,79 @@ func testUserConcurrentLogin(t *testing.T, st sessions.UserStore) {
 			}
 		}
 		wantListed(t, st, p, alive...)
+	}
+}
+
+// testUserListDuringLogins lists a user's sessions while new ones are
+// created: a session that Load finds is in every listing that follows.
+func testUserListDuringLogins(t *testing.T, st sessions.UserStore) {
+	const logins, each = 6, 8
+	p := "ann-" + NewID()[:8]
+	var (
+		mu      sync.Mutex
+		started []userSession // sessions whose creation has begun
+		wg      sync.WaitGroup
+		stop    atomic.Bool
+	)
+	for range logins {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				now := time.Now()
+				u := userSession{id: userID(t, st, p), uuid: NewID()[:36]}
+				u.ch = sessions.Change{New: true, UUID: u.uuid, Created: now, Saved: now, Expires: now.Add(time.Hour), Principal: p}
+				mu.Lock()
+				started = append(started, u)
+				mu.Unlock()
+				if err := st.Save(ctx(t), u.id, u.ch); err != nil {
+					t.Errorf("Save(New): %v", err)
+					return
+				}
+			}
+		}()
+	}
+	listErr := make(chan error, 1)
+	go func() {
+		defer close(listErr)
+		for !stop.Load() {
+			mu.Lock()
+			candidates := slices.Clone(started)
+			mu.Unlock()
+			var alive []string
+			for _, u := range candidates {
+				_, found, err := st.Load(ctx(t), u.id)
+				if err != nil {
+					listErr <- err
+					return
+				}
+				if found {
+					alive = append(alive, u.uuid)
+				}
+			}
+			recs, err := st.LoadUserSessions(ctx(t), p)
+			if err != nil {
+				listErr <- err
+				return
+			}
+			got := make(map[string]bool, len(recs))
+			for _, r := range recs {
+				got[r.UUID] = true
+			}
+			for _, uuid := range alive {
+				if !got[uuid] {
+					listErr <- fmt.Errorf("session %s is alive but missing from the listing", uuid)
+					return
+				}
+			}
+		}
+	}()
+	wg.Wait()
+	stop.Store(true)
+	if err := <-listErr; err != nil {
+		t.Fatal(err)
+	}
+	if n := len(listed(t, st, p)); n != logins*each {
+		t.Fatalf("listed %d sessions, want %d", n, logins*each)
 	}
 }

@@ -51,10 +51,11 @@ type Store interface {
 	// when the store keeps one. Deleting a missing record is not an error.
 	Delete(ctx context.Context, id string) error
 
-	// Touch moves the expiry of an existing record to expires without
-	// rewriting its values; it is how an idle timeout is refreshed. Touching
-	// a missing record is not an error and creates nothing.
-	Touch(ctx context.Context, id string, expires time.Time) error
+	// Touch records that the session was seen at seen and moves its expiry
+	// to expires, setting the record's LastSeen and Expires and rewriting
+	// nothing else; it is how an idle timeout is refreshed. Touching a
+	// missing or expired record is not an error and creates nothing.
+	Touch(ctx context.Context, id string, seen, expires time.Time) error
 }
 
 // Record is a session as a Store holds it.
@@ -67,6 +68,11 @@ type Record struct {
 	Created time.Time
 	// Saved is when the session was last saved.
 	Saved time.Time
+	// LastSeen is when the session was last saved or touched: every Save
+	// sets it to Change.Saved, every Touch to its seen argument. The
+	// middleware enforces the idle timeout from it, so a timeout shortened
+	// since the last request applies at once.
+	LastSeen time.Time
 	// Expires is when the store must forget the record.
 	Expires time.Time
 	// Expiry is the session's own expiry policy set by Session.SetExpiry:
@@ -101,7 +107,8 @@ type Change struct {
 	// UUID and Created are written only when New is set.
 	UUID    string
 	Created time.Time
-	// Saved, Expires and Expiry replace the record's fields on every save.
+	// Saved, Expires and Expiry replace the record's fields on every save;
+	// Saved is also the record's new LastSeen.
 	Saved   time.Time
 	Expires time.Time
 	Expiry  time.Duration

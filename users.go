@@ -108,7 +108,7 @@ func (sel UserSelection) pick(recs []Record) []int {
 // compareSeen orders records most recently seen first, then most recently
 // created, then by UUID, so that every store and the listing agree.
 func compareSeen(a, b Record) int {
-	if c := b.Saved.Compare(a.Saved); c != 0 {
+	if c := lastSeen(b).Compare(lastSeen(a)); c != 0 {
 		return c
 	}
 	if c := b.Created.Compare(a.Created); c != 0 {
@@ -232,7 +232,7 @@ func listUser(ctx context.Context, store Store, principal string, alive func(Rec
 	infos := make([]SessionInfo, len(recs))
 	for i, r := range recs {
 		infos[i] = SessionInfo{
-			UUID: r.UUID, Principal: principal, Created: r.Created, LastSeen: r.Saved,
+			UUID: r.UUID, Principal: principal, Created: r.Created, LastSeen: lastSeen(r),
 			Expires: r.Expires, IP: r.IP, UserAgent: r.UserAgent,
 		}
 	}

@@ -166,7 +166,19 @@ func testUserList(t *testing.T, st sessions.UserStore) {
 	}
 	sameTime(t, "listed Created", r.Created, b.ch.Created)
 	sameTime(t, "listed Saved", r.Saved, b.ch.Saved)
+	sameTime(t, "listed LastSeen", r.LastSeen, b.ch.Saved)
 	sameTime(t, "listed Expires", r.Expires, b.ch.Expires)
+
+	seen, expires := now.Add(time.Second), now.Add(2*time.Hour)
+	if err := st.Touch(ctx(t), b.id, seen, expires); err != nil {
+		t.Fatalf("Touch: %v", err)
+	}
+	recs, err = st.LoadUserSessions(ctx(t), "bob")
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("LoadUserSessions(bob) after Touch = %v, %v", recs, err)
+	}
+	sameTime(t, "listed LastSeen after Touch", recs[0].LastSeen, seen)
+	sameTime(t, "listed Expires after Touch", recs[0].Expires, expires)
 }
 
 func testUserListDropsDead(t *testing.T, st sessions.UserStore) {
@@ -177,7 +189,7 @@ func testUserListDropsDead(t *testing.T, st sessions.UserStore) {
 		t.Fatalf("Delete: %v", err)
 	}
 	touched := login(t, st, "ann", now)
-	if err := st.Touch(ctx(t), touched.id, now.Add(-time.Second)); err != nil {
+	if err := st.Touch(ctx(t), touched.id, now, now.Add(-time.Second)); err != nil {
 		t.Fatalf("Touch: %v", err)
 	}
 	born := sessions.Change{New: true, UUID: NewID()[:36], Created: now.Add(-time.Hour), Saved: now.Add(-time.Hour),
@@ -211,7 +223,7 @@ func testUserDeleteSelections(t *testing.T, st sessions.UserStore) {
 	for _, tc := range []struct {
 		name string
 		sel  func(s []userSession) sessions.UserSelection
-		keep []int // indexes of the sessions left, the newest last
+		keep []int // indexes of the sessions left
 	}{
 		{"all", func([]userSession) sessions.UserSelection { return sessions.UserSelection{} }, nil},
 		{"one", func(s []userSession) sessions.UserSelection { return sessions.UserSelection{UUID: s[1].uuid} }, []int{0, 2, 3}},
@@ -220,7 +232,10 @@ func testUserDeleteSelections(t *testing.T, st sessions.UserStore) {
 		{"except and keep", func(s []userSession) sessions.UserSelection {
 			return sessions.UserSelection{Except: s[0].uuid, Keep: 1}
 		}, []int{0, 3}},
-		{"keep the newest two", func([]userSession) sessions.UserSelection { return sessions.UserSelection{Keep: 2} }, []int{2, 3}},
+		{"keep the most recently seen two", func([]userSession) sessions.UserSelection { return sessions.UserSelection{Keep: 2} }, []int{0, 3}},
+		{"except and keep one", func(s []userSession) sessions.UserSelection {
+			return sessions.UserSelection{Keep: 1, Except: s[2].uuid}
+		}, []int{0, 2}},
 		{"keep more than there are", func([]userSession) sessions.UserSelection { return sessions.UserSelection{Keep: 9} }, []int{0, 1, 2, 3}},
 		{"one and except it", func(s []userSession) sessions.UserSelection {
 			return sessions.UserSelection{UUID: s[2].uuid, Except: s[2].uuid}
@@ -232,6 +247,11 @@ func testUserDeleteSelections(t *testing.T, st sessions.UserStore) {
 			s := make([]userSession, 4) // seen in this order, the last most recently
 			for i := range s {
 				s[i] = login(t, st, p, now.Add(time.Duration(i-4)*time.Second))
+			}
+			// s[0], seen first, is touched last: it counts as the most
+			// recently seen of all.
+			if err := st.Touch(ctx(t), s[0].id, now.Add(time.Second), now.Add(time.Hour)); err != nil {
+				t.Fatalf("Touch: %v", err)
 			}
 			other := login(t, st, "bob-"+p, now)
 			anon := NewID()
@@ -273,7 +293,7 @@ func testUserDeletedStayDead(t *testing.T, st sessions.UserStore) {
 	if err := st.Save(ctx(t), u.id, up); !errors.Is(err, sessions.ErrInterrupted) {
 		t.Fatalf("Save on a revoked session: err = %v, want ErrInterrupted", err)
 	}
-	if err := st.Touch(ctx(t), u.id, time.Now().Add(time.Hour)); err != nil {
+	if err := st.Touch(ctx(t), u.id, time.Now(), time.Now().Add(time.Hour)); err != nil {
 		t.Fatalf("Touch of a revoked session: %v", err)
 	}
 	mustNotFind(t, st, u.id)
@@ -295,7 +315,7 @@ func testUserChurn(t *testing.T, st sessions.UserStore) {
 				t.Fatalf("Delete: %v", err)
 			}
 		case 1:
-			if err := st.Touch(ctx(t), u.id, time.Now().Add(-time.Millisecond)); err != nil {
+			if err := st.Touch(ctx(t), u.id, time.Now(), time.Now().Add(-time.Millisecond)); err != nil {
 				t.Fatalf("Touch: %v", err)
 			}
 		default:

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"os"
+	"sync/atomic"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/ginsessions/sessions"
+)
+
+func TestMain(m *testing.M) {
+	gin.SetMode(gin.TestMode)
+	os.Exit(m.Run())
+}
+
+// countingStore counts the calls that reach the store. A request that
+// carries a session cookie loads it before anything else, so a request
+// refused before the middleware leaves the count at zero; the other methods
+// pass through untouched.
+type countingStore struct {
+	sessions.Store
+	calls atomic.Int64
+}
+
+func newCountingStore(t *testing.T) *countingStore {
+	store := sessions.NewMemoryStore()
+	t.Cleanup(func() { _ = store.Close() })
+	return &countingStore{Store: store}
+}
+
+func (s *countingStore) Load(ctx context.Context, id string) (sessions.Record, bool, error) {
+	s.calls.Add(1)
+	return s.Store.Load(ctx, id)
+}
+
+func (s *countingStore) Save(ctx context.Context, id string, ch sessions.Change) error {
+	s.calls.Add(1)
+	return s.Store.Save(ctx, id, ch)
+}
+
+func (s *countingStore) Delete(ctx context.Context, id string) error {
+	s.calls.Add(1)
+	return s.Store.Delete(ctx, id)
+}

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
@@ -28,16 +27,11 @@ import (
 // CrossOriginProtection alone refuses it. The same server reached as
 // localhost is cross-site: the browser withholds the cookie as well.
 func TestFormFromAnotherOriginIsRefused(t *testing.T) {
-	requireChromium(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-
-	base := startSite(ctx, t)
-	ctx = newBrowser(ctx, t)
+	site := openSite(t)
+	ctx, base := site.ctx, site.base
 	sent := recordRequests(ctx, t)
 	other := startOtherOrigin(t, base)
 
-	site := &browser{t: t, ctx: ctx, base: base}
 	site.navigate("/login")
 	site.sendKeys("#name", "Ada")
 	site.submit("#login", "/")

@@ -2,19 +2,11 @@ package main
 
 import (
 	"context"
-	"os"
 	"sync/atomic"
 	"testing"
 
-	"github.com/gin-gonic/gin"
-
 	"github.com/ginsessions/sessions"
 )
-
-func TestMain(m *testing.M) {
-	gin.SetMode(gin.TestMode)
-	os.Exit(m.Run())
-}
 
 // countingStore counts the calls that reach the store. A request that
 // carries a session cookie loads it before anything else, so a request

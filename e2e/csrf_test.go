@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"html/template"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -22,10 +23,11 @@ import (
 // own pages show.
 //
 // A page on another port of 127.0.0.1 is cross-origin but same-site (a site
-// is the scheme and host, ports aside): the browser sends the SameSite=Lax
-// cookie with its POST and marks it Sec-Fetch-Site: same-site, so
-// CrossOriginProtection alone refuses it. The same server reached as
-// localhost is cross-site: the browser withholds the cookie as well.
+// is the scheme and the registrable domain, or the IP address; ports do not
+// count): the browser sends the SameSite=Lax cookie with its POST and marks
+// it Sec-Fetch-Site: same-site, so CrossOriginProtection alone refuses it.
+// The same server reached as localhost is cross-site: the browser withholds
+// the cookie as well.
 func TestFormFromAnotherOriginIsRefused(t *testing.T) {
 	site := openSite(t)
 	ctx, base := site.ctx, site.base
@@ -125,11 +127,11 @@ func startOtherOrigin(t *testing.T, base string) string {
 
 func port(t *testing.T, hostport string) string {
 	t.Helper()
-	u, err := url.Parse("http://" + hostport)
+	_, p, err := net.SplitHostPort(hostport)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return u.Port()
+	return p
 }
 
 // origin is the Origin header a browser sends from the page at rawURL.

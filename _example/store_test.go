@@ -4,14 +4,14 @@ import (
 	"context"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ginsessions/sessions"
 )
 
-// countingStore counts the calls that reach the store. A request that
-// carries a session cookie loads it before anything else, so a request
-// refused before the middleware leaves the count at zero; the other methods
-// pass through untouched.
+// countingStore counts the calls that reach the store, all four methods of
+// Store. A request that carries a session cookie loads it before anything
+// else, so a request refused before the middleware leaves the count at zero.
 type countingStore struct {
 	sessions.Store
 	calls atomic.Int64
@@ -36,4 +36,9 @@ func (s *countingStore) Save(ctx context.Context, id string, ch sessions.Change)
 func (s *countingStore) Delete(ctx context.Context, id string) error {
 	s.calls.Add(1)
 	return s.Store.Delete(ctx, id)
+}
+
+func (s *countingStore) Touch(ctx context.Context, id string, seen, expires time.Time) error {
+	s.calls.Add(1)
+	return s.Store.Touch(ctx, id, seen, expires)
 }

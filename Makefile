@@ -8,6 +8,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 test: vet redis-server
 	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 ./_example
 	cd benchmarks && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 vet:

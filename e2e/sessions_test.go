@@ -1,10 +1,8 @@
 package e2e
 
 import (
-	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -14,16 +12,11 @@ import (
 // its row and then with "Log out all other devices": each time, the other
 // browser is logged out on its next visit.
 func TestYourSessions(t *testing.T) {
-	requireChromium(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-
-	base := startSite(ctx, t)
-	here := &browser{t: t, ctx: newBrowser(ctx, t), base: base}
+	here := openSite(t)
 	here.navigate("/") // starts the browser, so that a second context can join it
 	otherCtx, cancelOther := chromedp.NewContext(here.ctx, chromedp.WithNewBrowserContext())
 	t.Cleanup(cancelOther)
-	there := &browser{t: t, ctx: otherCtx, base: base}
+	there := &browser{t: t, ctx: otherCtx, base: here.base}
 
 	// Anonymous visitors are sent to the login page.
 	there.navigate("/sessions")
@@ -88,7 +81,7 @@ func TestYourSessions(t *testing.T) {
 	}
 
 	// Logging out is a POST: a GET of the form's address finds nothing.
-	resp, err := chromedp.RunResponse(here.ctx, chromedp.Navigate(base+"/sessions/revoke-others"))
+	resp, err := chromedp.RunResponse(here.ctx, chromedp.Navigate(here.base+"/sessions/revoke-others"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,33 +48,28 @@ func TestYourSessions(t *testing.T) {
 		}
 	}
 
-	// Log out the other device from its row.
-	here.navigate("/sessions")
-	here.submit("tr.session-row:not(.current) button.revoke", "/sessions")
-	if got := here.text("#flashes"); got != "Logged out that device" {
-		t.Fatalf("after revoking, the flashes read %q", got)
+	// Log out the other device from its row, then, once it has logged in
+	// again, with "Log out all other devices".
+	for _, tc := range []struct{ button, flash string }{
+		{"tr.session-row:not(.current) button.revoke", "Logged out that device"},
+		{"#revoke-others", "Logged out 1 other device"},
+	} {
+		here.navigate("/sessions")
+		if rows := here.count("tr.session-row"); rows != 2 {
+			t.Fatalf("before %s: %d rows, want 2", tc.button, rows)
+		}
+		here.submit(tc.button, "/sessions")
+		if got := here.text("#flashes"); got != tc.flash {
+			t.Fatalf("after %s, the flashes read %q, want %q", tc.button, got, tc.flash)
+		}
+		if rows := here.count("tr.session-row"); rows != 1 {
+			t.Fatalf("after %s, %d rows remain, want 1", tc.button, rows)
+		}
+		there.wantLoggedOut()
+		there.navigate("/login")
+		there.sendKeys("#name", "Ada")
+		there.submit("#login", "/")
 	}
-	if rows := here.count("tr.session-row"); rows != 1 {
-		t.Fatalf("after revoking, %d rows remain, want 1", rows)
-	}
-	there.wantLoggedOut()
-
-	// Log in there again, then log out every other device from here.
-	there.navigate("/login")
-	there.sendKeys("#name", "Ada")
-	there.submit("#login", "/")
-	here.navigate("/sessions")
-	if rows := here.count("tr.session-row"); rows != 2 {
-		t.Fatalf("after the second login, %d rows, want 2", rows)
-	}
-	here.submit("#revoke-others", "/sessions")
-	if got := here.text("#flashes"); got != "Logged out 1 other device" {
-		t.Fatalf("after revoking the others, the flashes read %q", got)
-	}
-	if rows := here.count("tr.session-row"); rows != 1 {
-		t.Fatalf("after revoking the others, %d rows remain, want 1", rows)
-	}
-	there.wantLoggedOut()
 	here.navigate("/")
 	if got := here.text("#who"); !strings.Contains(got, "Ada") {
 		t.Fatalf("this device was logged out too: the header reads %q", got)

@@ -462,3 +462,27 @@ func TestIPRefreshedByALaterSave(t *testing.T) {
 		t.Fatalf("IP after a save = %q, want the new one", ip)
 	}
 }
+
+// The listing shows what the middleware serves: after a restart with an
+// absolute timeout, a session past it is not listed, though the store,
+// which saved it without one, still holds it.
+func TestUserSessionsFollowTheMiddlewaresTimeouts(t *testing.T) {
+	st, clk, withClock := clockedStore(t)
+	before := newEngine(st, []sessions.Option{withClock}, userRoutes(st))
+	old := loggedIn(t, before, "ann")
+	clk.advance(50 * time.Minute)
+	fresh := loggedIn(t, before, "ann")
+	clk.advance(20 * time.Minute)
+
+	after := newEngine(st, []sessions.Option{withClock, sessions.WithAbsoluteTimeout(time.Hour)}, userRoutes(st))
+	old.h, fresh.h = after, after
+	if infos, _ := sessions.UserSessions(context.Background(), st, "ann"); len(infos) != 2 {
+		t.Fatalf("the store lists %d sessions, want both", len(infos))
+	}
+	if infos := listOf(t, fresh); len(infos) != 1 || !infos[0].Current {
+		t.Fatalf("listed %+v, want only the fresh session", infos)
+	}
+	if got := body(t, old, http.MethodGet, "/me"); got != "" {
+		t.Fatalf("the session past its absolute timeout is served, as %q", got)
+	}
+}

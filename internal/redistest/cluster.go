@@ -18,9 +18,10 @@ const ClusterNodeTimeout = time.Second
 // Cluster is a Redis Cluster that a test started: three masters, with or
 // without a replica each. Redis needs at least three masters for a cluster.
 type Cluster struct {
-	// Nodes are the servers in the order given to redis-cli: the three
-	// masters in the order of their slot ranges, then the replicas if any.
-	// After a failover a replica may be a master and a master a replica.
+	// Nodes are the servers, in the order given to redis-cli. Without
+	// replicas they are the masters, in the order of their slot ranges;
+	// with replicas, Master and Masters say which serve what, before and
+	// after a failover.
 	Nodes []*Server
 	t     testing.TB
 }

@@ -110,10 +110,10 @@ func (c *Cluster) waitNodes(what string, check func(nodes []clusterNode) error) 
 	}
 }
 
-// WaitCovered waits until every running node sees every slot served by a
+// waitCovered waits until every running node sees every slot served by a
 // master that is up, as it does once a slot migration has finished, and
 // fails t after clusterTimeout.
-func (c *Cluster) WaitCovered() {
+func (c *Cluster) waitCovered() {
 	c.t.Helper()
 	c.waitNodes("every slot served", covered)
 }

@@ -1,9 +1,12 @@
 // Package redistest starts real redis-server processes for tests: single
-// servers on free loopback ports and three-master Redis Clusters, each in the
-// test's temporary directory and stopped, by its own process id, when the test
-// ends.
+// servers on free loopback ports, Sentinel failover groups (a master, a
+// replica and three sentinels), and Redis Clusters of three masters, with or
+// without a replica each, whose slots it can move from master to master. Each
+// server runs in a temporary directory of the test's and is stopped, by its
+// own process id, when the test ends; a test can kill, pause and restart one.
 //
-// The servers come from the redis-server and redis-cli programs in PATH.
+// The servers come from the redis-server and redis-cli programs in PATH; the
+// sentinels are redis-server --sentinel.
 // When they are missing, a test that needs them is skipped with a message that
 // says how to get them, except when the environment has CI=true: there a
 // missing server fails the test, so that CI cannot pass by running nothing.

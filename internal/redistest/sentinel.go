@@ -81,8 +81,8 @@ func (g *SentinelGroup) SentinelAddrs() []string {
 	return addrs
 }
 
-// MasterAddr returns the address that the sentinel s gives for the master.
-func (g *SentinelGroup) MasterAddr(s *Server) (string, error) {
+// masterAddr returns the address that the sentinel s gives for the master.
+func (g *SentinelGroup) masterAddr(s *Server) (string, error) {
 	reply, err := DoList(s.Addr, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", g.MasterName)
 	if err != nil {
 		return "", err
@@ -100,7 +100,7 @@ func (g *SentinelGroup) WaitPromoted() {
 	g.t.Helper()
 	g.wait("the replica's promotion", func() error {
 		for _, s := range g.Sentinels {
-			addr, err := g.MasterAddr(s)
+			addr, err := g.masterAddr(s)
 			if err != nil {
 				return err
 			}

@@ -66,7 +66,7 @@ func (m *SlotMigration) Finish() {
 			m.do(s, setslot...)
 		}
 	}
-	m.c.WaitCovered()
+	m.c.waitCovered()
 }
 
 func (m *SlotMigration) do(s *Server, args ...string) string {

@@ -71,7 +71,7 @@ func TestFromGinContrib(t *testing.T) {
 		for _, newCookie := range []string{"sessionid", "mysession"} {
 			t.Run(old.name+", new cookie "+newCookie, func(t *testing.T) {
 				oldStore := old.start(t)
-				b := newBrowser(t)
+				b := newBrowser()
 				b.do(oldGinContribApp(oldStore, "mysession"), http.MethodGet, "/login")
 				oldValue := b.cookie("mysession")
 				if oldValue == "" {
@@ -95,7 +95,7 @@ func TestFromGinContrib(t *testing.T) {
 				// The old session is gone: its cookie, replayed, brings
 				// nothing back. A cookie store's cookie holds its data, so
 				// it stays readable until it expires, as it did before.
-				replay := newBrowser(t)
+				replay := newBrowser()
 				replay.jar.SetCookies(site, []*http.Cookie{{Name: "mysession", Value: oldValue}})
 				rec := replay.do(app, http.MethodGet, "/account")
 				if old.serverSide && (rec.Code != http.StatusOK || rec.Body.String() != " false 0 []") {
@@ -120,7 +120,7 @@ func TestFromGinContribCostsNothingWithoutAnOldCookie(t *testing.T) {
 	defer store.Close()
 	runs := 0
 	app := newApp(store, "mysession", migrate.FromGinContrib(counted, "mysession"), &runs)
-	b := newBrowser(t)
+	b := newBrowser()
 	for _, path := range []string{"/account", "/visit", "/account", "/account"} {
 		if rec := b.do(app, http.MethodGet, path); rec.Code != http.StatusOK {
 			t.Fatalf("%s: %d", path, rec.Code)
@@ -178,7 +178,7 @@ func TestFromGinContribKeepsTheOldSessionWhenItCannotMove(t *testing.T) {
 				t.Fatal(err)
 			}
 			oldApp := oldGinContribApp(oldStore, "mysession")
-			b := newBrowser(t)
+			b := newBrowser()
 			b.do(oldApp, http.MethodGet, tc.login)
 			oldValue := b.cookie("mysession")
 			if tc.killOld {
@@ -219,7 +219,7 @@ func TestFromGinContribKeepsTheOldSessionWhenItCannotMove(t *testing.T) {
 
 func TestFromGinContribWithContextKey(t *testing.T) {
 	oldStore := cookie.NewStore(secret)
-	b := newBrowser(t)
+	b := newBrowser()
 	b.do(oldGinContribApp(oldStore, "mysession"), http.MethodGet, "/login")
 
 	store := sessions.NewMemoryStore()
@@ -250,7 +250,7 @@ func TestFromGinContribPanics(t *testing.T) {
 		{"empty key", func() { migrate.WithContextKey("") }, "migrate: WithContextKey(\"\")"},
 		{"no sessions.Middleware", func() {
 			oldStore := cookie.NewStore(secret)
-			b := newBrowser(t)
+			b := newBrowser()
 			b.do(oldGinContribApp(oldStore, "mysession"), http.MethodGet, "/login")
 			app := gin.New()
 			app.Use(migrate.FromGinContrib(oldStore, "mysession"))

@@ -22,22 +22,21 @@ var site, _ = url.Parse("https://example.com/")
 // browser keeps the cookies an app sets, Secure ones included, and sends
 // them back. It does not follow redirects, so that tests see them.
 type browser struct {
-	t   *testing.T
 	jar *cookiejar.Jar
 }
 
-func newBrowser(t *testing.T) *browser {
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &browser{t: t, jar: jar}
+func newBrowser() *browser {
+	jar, _ := cookiejar.New(nil) // fails only on bad options
+	return &browser{jar: jar}
 }
 
 // do sends method path to h with the browser's cookies and keeps the
-// cookies of the response.
-func (b *browser) do(h http.Handler, method, path string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(method, site.String()+strings.TrimPrefix(path, "/"), nil)
+// cookies of the response; form, when given, is the request's form body.
+func (b *browser) do(h http.Handler, method, path string, form ...string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, site.String()+strings.TrimPrefix(path, "/"), strings.NewReader(strings.Join(form, "&")))
+	if len(form) > 0 {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
 	for _, ck := range b.jar.Cookies(site) {
 		req.AddCookie(ck)
 	}

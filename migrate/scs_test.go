@@ -76,7 +76,7 @@ func TestFromSCS(t *testing.T) {
 				counted := &countingSCSStore{Store: old.start(t)}
 				sm := scs.New()
 				sm.Store = counted
-				b := newBrowser(t)
+				b := newBrowser()
 				b.do(oldSCSApp(sm), http.MethodGet, "/login")
 				oldToken := b.cookie("session")
 				if oldToken == "" {
@@ -101,7 +101,7 @@ func TestFromSCS(t *testing.T) {
 					t.Fatalf("after the move: %q, %d more reads of the old store", got, counted.count()-finds)
 				}
 
-				replay := newBrowser(t)
+				replay := newBrowser()
 				replay.jar.SetCookies(site, []*http.Cookie{{Name: "session", Value: oldToken}})
 				if rec := replay.do(app, http.MethodGet, "/account"); rec.Code != http.StatusOK || rec.Body.String() != " false 0 []" {
 					t.Fatalf("replayed old token: %d %q", rec.Code, rec.Body.String())
@@ -126,7 +126,7 @@ func TestFromSCSKeepsTheOldSessionWhenItCannotMove(t *testing.T) {
 			sm := scs.New()
 			sm.Store = scsRedis(t, srv.Addr)
 			oldApp := oldSCSApp(sm)
-			b := newBrowser(t)
+			b := newBrowser()
 			b.do(oldApp, http.MethodGet, tc.login)
 			oldToken := b.cookie("session")
 			if tc.killOld {

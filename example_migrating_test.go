@@ -145,6 +145,7 @@ func ExampleValue_ginContribTypes() {
 		Name  string
 		Admin bool
 	}
+
 	store := sessions.NewMemoryStore()
 	defer store.Close()
 

@@ -1,6 +1,7 @@
 package migrate_test
 
 import (
+	"context"
 	"encoding/gob"
 	"net/http"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/gin-contrib/sessions/memstore"
 	ginredis "github.com/gin-contrib/sessions/redis"
 	"github.com/gin-gonic/gin"
+	"github.com/gorilla/securecookie"
 	gorilla "github.com/gorilla/sessions"
 	goredis "github.com/redis/go-redis/v9"
 
@@ -266,5 +268,39 @@ func TestFromGinContribPanics(t *testing.T) {
 			}()
 			tc.fn()
 		})
+	}
+}
+
+// A server-side record that does not decode (a type no longer registered
+// with gob, say) fails the request and stays in the old store.
+func TestFromGinContribUndecodableRecord(t *testing.T) {
+	addr := redistest.Start(t).Addr
+	oldStore, err := ginredis.NewStore(10, "tcp", addr, "", "", secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := goredis.NewClient(&goredis.Options{Addr: addr})
+	defer rdb.Close()
+	ctx := context.Background()
+	if err := rdb.Set(ctx, "session_RECORD", "not gob", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	value, err := securecookie.EncodeMulti("mysession", "RECORD", securecookie.CodecsFromPairs(secret)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser()
+	b.jar.SetCookies(site, []*http.Cookie{{Name: "mysession", Value: value}})
+
+	store := sessions.NewMemoryStore()
+	defer store.Close()
+	runs := 0
+	app := newApp(store, "sessionid", migrate.FromGinContrib(oldStore, "mysession"), &runs)
+	rec := b.do(app, http.MethodGet, "/account")
+	if rec.Code != http.StatusInternalServerError || runs != 0 || store.Len() != 0 {
+		t.Fatalf("got %d after %d handler runs, %d new sessions; want 500, none, none", rec.Code, runs, store.Len())
+	}
+	if n := rdb.Exists(ctx, "session_RECORD").Val(); n != 1 || b.cookie("mysession") != value {
+		t.Fatal("the old record or its cookie is gone")
 	}
 }

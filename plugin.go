@@ -53,6 +53,7 @@ type middleware struct {
 	secure       bool
 	httpOnly     bool
 	sameSite     http.SameSite
+	partitioned  bool
 	atClose      bool
 	saveEvery    bool
 	idle         time.Duration
@@ -122,6 +123,16 @@ func WithSameSite(mode http.SameSite) Option {
 	return func(m *middleware) { m.sameSite = mode }
 }
 
+// WithPartitioned sets the cookie's Partitioned attribute (CHIPS); default
+// false. Turn it on for a site that runs embedded in other sites' pages,
+// where browsers that block third-party cookies keep a partitioned cookie
+// for each top-level site. It requires WithSecure(true), as browsers do;
+// without it Middleware panics. A cross-site embed also needs
+// WithSameSite(http.SameSiteNoneMode) for the cookie to be sent at all.
+func WithPartitioned(on bool) Option {
+	return func(m *middleware) { m.partitioned = on }
+}
+
 // WithExpireAtBrowserClose chooses the cookie's lifetime; default true: the
 // cookie has no Max-Age and ends when the browser closes, while the server
 // still forgets the session WithCookieAge after its last save. false makes
@@ -141,8 +152,10 @@ func WithSaveEveryRequest(on bool) Option {
 
 // WithIdleTimeout ends a session after d without a request that accesses
 // it; default 0, off. Each request that reads the session refreshes the
-// timeout with one cheap store call that does not rewrite the data. A
-// negative d panics.
+// timeout with one cheap store call that does not rewrite the data. The
+// timeout counts from the record's LastSeen, so a timeout shortened at a
+// restart applies at once to the sessions already stored. A negative d
+// panics.
 func WithIdleTimeout(d time.Duration) Option {
 	if d < 0 {
 		panic(fmt.Sprintf("sessions: WithIdleTimeout(%v): use 0 to turn it off", d))
@@ -228,6 +241,8 @@ func (m *middleware) check() {
 	switch {
 	case m.sameSite == http.SameSiteNoneMode && !m.secure:
 		panic("sessions: SameSite=None cookies must be Secure: add sessions.WithSecure(true)")
+	case m.partitioned && !m.secure:
+		panic("sessions: Partitioned cookies must be Secure: add sessions.WithSecure(true)")
 	case strings.HasPrefix(m.cookieName, "__Host-") && (!m.secure || m.path != "/" || m.domain != ""):
 		panic("sessions: a __Host- cookie must be Secure, with path / and no domain")
 	case strings.HasPrefix(m.cookieName, "__Secure-") && !m.secure:
@@ -375,7 +390,7 @@ func (s *Session) persist(commit bool) error {
 		s.persisted = true
 	}
 	s.token, s.id, s.exists, s.cycled = token, id, true, false
-	s.rec.UUID, s.rec.Created, s.rec.Saved, s.rec.Expires, s.rec.Expiry = ch.UUID, ch.Created, now, ch.Expires, s.expiry
+	s.rec.UUID, s.rec.Created, s.rec.Saved, s.rec.LastSeen, s.rec.Expires, s.rec.Expiry = ch.UUID, ch.Created, now, now, ch.Expires, s.expiry
 	s.pending, s.expireCookie = false, false
 	if !m.browserClose(s.expiry) {
 		// A persistent cookie's Max-Age restarts with every save.
@@ -438,12 +453,13 @@ func (s *Session) deleteOld() error {
 // touch refreshes the idle timeout without rewriting the data.
 func (s *Session) touch() error {
 	m := s.mw
-	expires := m.deadline(m.now(), s.rec.Saved, s.rec.Created, s.expiry)
-	if err := m.store.Touch(s.ctx, s.id, expires); err != nil {
+	now := m.now()
+	expires := m.deadline(now, s.rec.Saved, s.rec.Created, s.expiry)
+	if err := m.store.Touch(s.ctx, s.id, now, expires); err != nil {
 		return err
 	}
 	s.touched = true
-	s.rec.Expires = expires
+	s.rec.Expires, s.rec.LastSeen = expires, now
 	return nil
 }
 
@@ -482,12 +498,25 @@ func (m *middleware) deadline(now, saved, created time.Time, expiry time.Duratio
 }
 
 // alive reports whether a loaded record may still be served, whatever the
-// store thinks: options may have shortened lifetimes since it was saved.
+// store thinks: options may have shortened lifetimes since it was saved,
+// the idle timeout included, which counts from the record's LastSeen.
 func (m *middleware) alive(rec Record, now time.Time) bool {
 	if !now.Before(rec.Expires) || !now.Before(rec.Saved.Add(m.age(rec.Expiry))) {
 		return false
 	}
+	if m.idle > 0 && !now.Before(lastSeen(rec).Add(m.idle)) {
+		return false
+	}
 	return m.absolute == 0 || now.Before(rec.Created.Add(m.absolute))
+}
+
+// lastSeen is when rec was last saved or touched. A store that leaves
+// LastSeen zero is read as if the last save were the last sighting.
+func lastSeen(rec Record) time.Time {
+	if rec.LastSeen.Before(rec.Saved) {
+		return rec.Saved
+	}
+	return rec.LastSeen
 }
 
 // readToken returns the request's token and whether it came in the cookie.
@@ -571,7 +600,7 @@ func (m *middleware) writeToken(h http.Header, s *Session) {
 // formatCookie prepares the constant parts of the Set-Cookie line, in the
 // order and with the checks of http.Cookie.String: "name=", then the value,
 // then Path and Domain, then (for a persistent cookie) Expires and Max-Age,
-// then HttpOnly, Secure and SameSite.
+// then HttpOnly, Secure, SameSite and Partitioned.
 func (m *middleware) formatCookie() {
 	if m.domain != "" {
 		ck := http.Cookie{Name: "x", Value: "x", Domain: m.domain}
@@ -581,7 +610,7 @@ func (m *middleware) formatCookie() {
 	}
 	m.cookieHead = m.cookieName + "="
 	m.cookieAttrs = strings.TrimPrefix((&http.Cookie{Name: "x", Value: "x", Path: m.path, Domain: m.domain}).String(), "x=x")
-	m.cookieTail = strings.TrimPrefix((&http.Cookie{Name: "x", Value: "x", HttpOnly: m.httpOnly, Secure: m.secure, SameSite: m.sameSite}).String(), "x=x")
+	m.cookieTail = strings.TrimPrefix((&http.Cookie{Name: "x", Value: "x", HttpOnly: m.httpOnly, Secure: m.secure, SameSite: m.sameSite, Partitioned: m.partitioned}).String(), "x=x")
 }
 
 // validCookieName reports whether name is an HTTP token (RFC 6265).

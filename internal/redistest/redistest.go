@@ -124,6 +124,7 @@ func freePort(t testing.TB) int {
 func (s *Server) start() error {
 	s.cmd = exec.Command("redis-server", s.args...)
 	s.cmd.Dir = s.dir
+	dieWithTest(s.cmd)
 	if err := s.cmd.Start(); err != nil {
 		return fmt.Errorf("starting redis-server: %w", err)
 	}

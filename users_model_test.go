@@ -114,8 +114,9 @@ func (m *usersModel) revoke(user string, keep func(i int) bool, now time.Time) i
 type usersWorld struct {
 	t       *testing.T
 	rng     *rand.Rand
-	store   *sessions.MemoryStore
+	store   sessions.Store
 	clk     *clock
+	expiry  bool // the store follows clk, so time may jump
 	clients []*client
 	m       usersModel
 	users   []string
@@ -244,6 +245,9 @@ func (w *usersWorld) step() string {
 		c.get("/flush")
 		return fmt.Sprintf("client %d logs out", i)
 	case 8:
+		if !w.expiry {
+			return "no time passes"
+		}
 		d := time.Duration(w.rng.IntN(40)) * time.Minute
 		w.clk.advance(d)
 		return fmt.Sprintf("%v pass", d)
@@ -350,31 +354,49 @@ func (w *usersWorld) learn(i int, user string, before modelSession, login bool, 
 	}
 }
 
+// usersModelStore is a store for the model test and the clock it follows.
+type usersModelStore struct {
+	store sessions.Store
+	clk   *clock
+	// expiry says that the store's clock is clk, so that the test may move
+	// time on and see sessions expire.
+	expiry bool
+}
+
 // TestUsersModel runs random logins, counts, listings, revocations, expiry
-// and concurrent batches against a reference model. A failure prints the
-// seed; -users.seed=N replays it.
+// and concurrent batches on the memory store against a reference model. A
+// failure prints the seed; -users.seed=N replays it.
 func TestUsersModel(t *testing.T) {
+	runUsersModel(t, 8, 120, func(t *testing.T) usersModelStore {
+		st, clk, _ := clockedStore(t)
+		return usersModelStore{store: st, clk: clk, expiry: true}
+	})
+}
+
+// runUsersModel runs the model test: runs sequences of steps, each on a
+// fresh store.
+func runUsersModel(t *testing.T, runs, steps int, open func(t *testing.T) usersModelStore) {
 	seed := *usersSeed
 	if seed == 0 {
 		seed = rand.Uint64()
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("replay with: go test -run TestUsersModel -users.seed=%d", seed)
+			t.Logf("replay with: go test -run '%s' -users.seed=%d", t.Name(), seed)
 		}
 	})
-	const runs, steps = 8, 120
 	for run := range runs {
 		rng := rand.New(rand.NewPCG(seed, uint64(run)))
-		st, clk, withClock := clockedStore(t)
+		ms := open(t)
+		st, clk := ms.store, ms.clk
 		const age = time.Hour
 		max := rng.IntN(4) // 0: no cap
-		opts := []sessions.Option{withClock, sessions.WithCookieAge(age), sessions.WithMaxSessionsPerUser(max)}
+		opts := []sessions.Option{sessions.WithClock(clk.Now), sessions.WithCookieAge(age), sessions.WithMaxSessionsPerUser(max)}
 		r := newEngine(st, opts, func(r *gin.Engine) {
 			userRoutes(st)(r)
 			whoamiRoute(r)
 		})
-		w := &usersWorld{t: t, rng: rng, store: st, clk: clk, users: []string{"ann", "bob"},
+		w := &usersWorld{t: t, rng: rng, store: st, clk: clk, expiry: ms.expiry, users: []string{"ann", "bob"},
 			m: usersModel{clients: make([]modelSession, 5), age: age, max: max}}
 		for range w.m.clients {
 			w.clients = append(w.clients, newClient(t, r))

@@ -35,6 +35,10 @@ type userSession struct {
 	ch   sessions.Change
 }
 
+// newPrincipal returns a principal no other case uses, so that cases may
+// share a store.
+func newPrincipal(name string) string { return name + "-" + NewID()[:12] }
+
 // userID returns a random id for a session of principal, with the tag the
 // store asks for.
 func userID(t *testing.T, st sessions.UserStore, principal string) string {
@@ -118,23 +122,24 @@ func testUserTag(t *testing.T, st sessions.UserStore) {
 }
 
 func testUserFields(t *testing.T, st sessions.UserStore) {
-	u := login(t, st, "ann", time.Now())
+	ann := newPrincipal("ann")
+	u := login(t, st, ann, time.Now())
 	rec := mustLoad(t, st, u.id)
-	if rec.Principal != "ann" || rec.IP != u.ch.IP || rec.UserAgent != u.ch.UserAgent {
+	if rec.Principal != ann || rec.IP != u.ch.IP || rec.UserAgent != u.ch.UserAgent {
 		t.Fatalf("Load = principal %q, IP %q, User-Agent %q; want %q, %q, %q",
-			rec.Principal, rec.IP, rec.UserAgent, "ann", u.ch.IP, u.ch.UserAgent)
+			rec.Principal, rec.IP, rec.UserAgent, ann, u.ch.IP, u.ch.UserAgent)
 	}
 	equalValues(t, rec.Values, u.ch.Set)
 
 	for _, tc := range []struct{ ip, want string }{{"198.51.100.9", "198.51.100.9"}, {"", "198.51.100.9"}} {
 		up := update(u.ch)
-		up.Principal, up.IP = "ann", tc.ip
+		up.Principal, up.IP = ann, tc.ip
 		up.Set = map[string]string{"cart": "4"}
 		if err := st.Save(ctx(t), u.id, up); err != nil {
 			t.Fatalf("Save(update): %v", err)
 		}
 		rec = mustLoad(t, st, u.id)
-		if rec.Principal != "ann" || rec.IP != tc.want || rec.UserAgent != u.ch.UserAgent {
+		if rec.Principal != ann || rec.IP != tc.want || rec.UserAgent != u.ch.UserAgent {
 			t.Fatalf("after an update with IP %q: principal %q, IP %q, User-Agent %q; want ann, %q, %q",
 				tc.ip, rec.Principal, rec.IP, rec.UserAgent, tc.want, u.ch.UserAgent)
 		}
@@ -148,15 +153,16 @@ func testUserFields(t *testing.T, st sessions.UserStore) {
 }
 
 func testUserList(t *testing.T, st sessions.UserStore) {
+	ann, bob := newPrincipal("ann"), newPrincipal("bob")
 	now := time.Now()
-	a1, a2, a3 := login(t, st, "ann", now.Add(-3*time.Second)), login(t, st, "ann", now.Add(-2*time.Second)), login(t, st, "ann", now)
-	b := login(t, st, "bob", now)
+	a1, a2, a3 := login(t, st, ann, now.Add(-3*time.Second)), login(t, st, ann, now.Add(-2*time.Second)), login(t, st, ann, now)
+	b := login(t, st, bob, now)
 	create(t, st, NewID(), map[string]string{"anonymous": "1"})
-	wantListed(t, st, "ann", a1, a2, a3)
-	wantListed(t, st, "bob", b)
-	wantListed(t, st, "nobody")
+	wantListed(t, st, ann, a1, a2, a3)
+	wantListed(t, st, bob, b)
+	wantListed(t, st, newPrincipal("nobody"))
 
-	recs, err := st.LoadUserSessions(ctx(t), "bob")
+	recs, err := st.LoadUserSessions(ctx(t), bob)
 	if err != nil || len(recs) != 1 {
 		t.Fatalf("LoadUserSessions(bob) = %v, %v", recs, err)
 	}
@@ -173,7 +179,7 @@ func testUserList(t *testing.T, st sessions.UserStore) {
 	if err := st.Touch(ctx(t), b.id, seen, expires); err != nil {
 		t.Fatalf("Touch: %v", err)
 	}
-	recs, err = st.LoadUserSessions(ctx(t), "bob")
+	recs, err = st.LoadUserSessions(ctx(t), bob)
 	if err != nil || len(recs) != 1 {
 		t.Fatalf("LoadUserSessions(bob) after Touch = %v, %v", recs, err)
 	}
@@ -182,31 +188,32 @@ func testUserList(t *testing.T, st sessions.UserStore) {
 }
 
 func testUserListDropsDead(t *testing.T, st sessions.UserStore) {
+	ann := newPrincipal("ann")
 	now := time.Now()
-	live := login(t, st, "ann", now)
-	deleted := login(t, st, "ann", now)
+	live := login(t, st, ann, now)
+	deleted := login(t, st, ann, now)
 	if err := st.Delete(ctx(t), deleted.id); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}
-	touched := login(t, st, "ann", now)
+	touched := login(t, st, ann, now)
 	if err := st.Touch(ctx(t), touched.id, now, now.Add(-time.Second)); err != nil {
 		t.Fatalf("Touch: %v", err)
 	}
 	born := sessions.Change{New: true, UUID: NewID()[:36], Created: now.Add(-time.Hour), Saved: now.Add(-time.Hour),
-		Expires: now.Add(-time.Second), Principal: "ann"}
-	if err := st.Save(ctx(t), userID(t, st, "ann"), born); err != nil {
+		Expires: now.Add(-time.Second), Principal: ann}
+	if err := st.Save(ctx(t), userID(t, st, ann), born); err != nil {
 		t.Fatalf("Save(New, already expired): %v", err)
 	}
-	soon := login(t, st, "ann", now)
+	soon := login(t, st, ann, now)
 	up := update(soon.ch)
-	up.Principal, up.Expires = "ann", time.Now().Add(200*time.Millisecond)
+	up.Principal, up.Expires = ann, time.Now().Add(200*time.Millisecond)
 	if err := st.Save(ctx(t), soon.id, up); err != nil {
 		t.Fatalf("Save: %v", err)
 	}
-	wantListed(t, st, "ann", live, soon)
+	wantListed(t, st, ann, live, soon)
 	// The store's own clock decides, so poll, within a bound.
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		got := listed(t, st, "ann")
+		got := listed(t, st, ann)
 		if slices.Equal(got, uuidsOf(live)) {
 			return
 		}
@@ -242,7 +249,7 @@ func testUserDeleteSelections(t *testing.T, st sessions.UserStore) {
 		}, []int{0, 1, 2, 3}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := "ann-" + NewID()[:8]
+			p := newPrincipal("ann")
 			now := time.Now()
 			s := make([]userSession, 4) // seen in this order, the last most recently
 			for i := range s {
@@ -253,7 +260,7 @@ func testUserDeleteSelections(t *testing.T, st sessions.UserStore) {
 			if err := st.Touch(ctx(t), s[0].id, now.Add(time.Second), now.Add(time.Hour)); err != nil {
 				t.Fatalf("Touch: %v", err)
 			}
-			other := login(t, st, "bob-"+p, now)
+			other := login(t, st, newPrincipal("bob"), now)
 			anon := NewID()
 			create(t, st, anon, map[string]string{"a": "1"})
 
@@ -283,12 +290,13 @@ func testUserDeleteSelections(t *testing.T, st sessions.UserStore) {
 }
 
 func testUserDeletedStayDead(t *testing.T, st sessions.UserStore) {
-	u := login(t, st, "ann", time.Now())
-	if n, err := st.DeleteUserSessions(ctx(t), "ann", sessions.UserSelection{}); err != nil || n != 1 {
+	ann := newPrincipal("ann")
+	u := login(t, st, ann, time.Now())
+	if n, err := st.DeleteUserSessions(ctx(t), ann, sessions.UserSelection{}); err != nil || n != 1 {
 		t.Fatalf("DeleteUserSessions = %d, %v; want 1, nil", n, err)
 	}
 	up := update(u.ch)
-	up.Principal = "ann"
+	up.Principal = ann
 	up.Set = map[string]string{"late": "1"}
 	if err := st.Save(ctx(t), u.id, up); !errors.Is(err, sessions.ErrInterrupted) {
 		t.Fatalf("Save on a revoked session: err = %v, want ErrInterrupted", err)
@@ -297,8 +305,8 @@ func testUserDeletedStayDead(t *testing.T, st sessions.UserStore) {
 		t.Fatalf("Touch of a revoked session: %v", err)
 	}
 	mustNotFind(t, st, u.id)
-	wantListed(t, st, "ann")
-	if n, err := st.DeleteUserSessions(ctx(t), "ann", sessions.UserSelection{}); err != nil || n != 0 {
+	wantListed(t, st, ann)
+	if n, err := st.DeleteUserSessions(ctx(t), ann, sessions.UserSelection{}); err != nil || n != 0 {
 		t.Fatalf("DeleteUserSessions again = %d, %v; want 0, nil", n, err)
 	}
 }
@@ -306,9 +314,10 @@ func testUserDeletedStayDead(t *testing.T, st sessions.UserStore) {
 // testUserChurn deletes and expires many sessions of a user, and checks
 // that the listing follows, whichever way each died.
 func testUserChurn(t *testing.T, st sessions.UserStore) {
+	ann := newPrincipal("ann")
 	var live []userSession
 	for i := range 60 {
-		u := login(t, st, "ann", time.Now())
+		u := login(t, st, ann, time.Now())
 		switch i % 3 {
 		case 0:
 			if err := st.Delete(ctx(t), u.id); err != nil {
@@ -322,7 +331,7 @@ func testUserChurn(t *testing.T, st sessions.UserStore) {
 			live = append(live, u)
 		}
 	}
-	wantListed(t, st, "ann", live...)
+	wantListed(t, st, ann, live...)
 }
 
 // testUserConcurrentLogin creates sessions of a user while they are all
@@ -331,7 +340,7 @@ func testUserChurn(t *testing.T, st sessions.UserStore) {
 func testUserConcurrentLogin(t *testing.T, st sessions.UserStore) {
 	const logins, rounds = 8, 5
 	for round := range rounds {
-		p := fmt.Sprintf("ann-%d-%s", round, NewID()[:8])
+		p := newPrincipal(fmt.Sprintf("ann-%d", round))
 		var (
 			clock    atomic.Int64 // orders the creations and the deletion
 			deleteAt atomic.Int64
@@ -398,7 +407,7 @@ func testUserConcurrentLogin(t *testing.T, st sessions.UserStore) {
 // created: a session that Load finds is in every listing that follows.
 func testUserListDuringLogins(t *testing.T, st sessions.UserStore) {
 	const logins, each = 6, 8
-	p := "ann-" + NewID()[:8]
+	p := newPrincipal("ann")
 	var (
 		mu      sync.Mutex
 		started []userSession // sessions whose creation has begun

@@ -61,7 +61,7 @@ func login(t *testing.T, st sessions.UserStore, principal string, saved time.Tim
 	u.ch = sessions.Change{
 		New: true, Set: map[string]string{"cart": "3"}, UUID: u.uuid,
 		Created: saved.Add(-time.Minute), Saved: saved, Expires: time.Now().Add(time.Hour),
-		Principal: principal, IP: "192.0.2.7", UserAgent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0",
+		Principal: principal, IP: "192.0.2.7", UserAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 Safari/537.36 Édition",
 	}
 	if err := st.Save(ctx(t), u.id, u.ch); err != nil {
 		t.Fatalf("Save(New, Principal %q): %v", principal, err)

@@ -499,6 +499,17 @@ func (s *Session) Flashes() []any {
 	return list
 }
 
+// peekFlashes returns the queued flash messages and leaves them queued.
+func (s *Session) peekFlashes() []any {
+	raw, ok := s.rawLoaded(flashesKey)
+	if !ok {
+		return nil
+	}
+	v, _ := decodeValue(raw)
+	list, _ := v.([]any)
+	return list
+}
+
 // SetTestCookie stores Django's test value, to check on a later request
 // that the browser keeps cookies.
 func (s *Session) SetTestCookie() {

@@ -6,8 +6,8 @@ import (
 	"html/template"
 	"net/http"
 	"reflect"
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 	"text/template/parse"
 

@@ -254,8 +254,10 @@ func (s *Session) finish(c *gin.Context) {
 func (s *Session) abandon(c *gin.Context) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.fail(errPanicked)
-	s.report(c)
+	if s.phase != unloaded {
+		s.fail(errPanicked)
+		s.report(c)
+	}
 }
 
 // report puts the session's error in c.Errors, once.

@@ -117,7 +117,7 @@ func generate(seed uint64) []*request {
 		if rng.IntN(3) == 0 {
 			r.fault = faultKind(1 + rng.IntN(3))
 		}
-		if rng.IntN(5) == 0 {
+		if rng.IntN(3) == 0 {
 			second := []op{{kind: opSet, key: "c", n: int64(rng.IntN(10))}, {kind: opIncr, key: "n", n: 1}, {kind: opFlush}, {kind: opGet, key: "a"}}
 			r.second = &request{ops: []op{second[rng.IntN(len(second))]}, answer: answerString}
 			r.secondAt = rng.IntN(len(r.ops) + 1)

@@ -72,19 +72,16 @@ type ctxKey string
 // A Session is safe for use by several goroutines during its request. It
 // must not be used once the request has finished.
 type Session struct {
-	mu   sync.Mutex
-	mw   *middleware
-	req  *http.Request
-	ctx  context.Context
-	w    *sessionWriter // the writer that commits it
-	vary [1]string      // the response's own Vary value
+	mu  sync.Mutex
+	mw  *middleware
+	req *http.Request
+	ctx context.Context
 
 	// The lifecycle: see lifecycle.go.
 	phase    phase
 	sent     bool   // the commit ran: the response headers are gone
 	late     bool   // changed after the headers, not saved yet
 	answer   answer // who writes the response
-	err      error  // the first failure; Err returns it
 	reported bool   // err is in c.Errors
 
 	// The rest exists once the session is first used, so that requests
@@ -94,11 +91,9 @@ type Session struct {
 
 // sessionData is a session's state once it has been loaded.
 type sessionData struct {
-	hadCookie bool // the request carried our cookie, valid or not
-	stored    bool // a live record is under token: loaded, or saved by this request
-	token     string
-	id        string // the digest of token, or of the offered token whose load failed
-	rec       Record // metadata and the values as stored
+	token string
+	id    string // the digest of token, or of the offered token whose load failed
+	rec   Record // metadata and the values as stored
 
 	// The request's changes, over rec.Values. local holds the current
 	// encoded value of every key set or incremented; incr says which of
@@ -107,8 +102,14 @@ type sessionData struct {
 	incr    map[string]int64
 	deleted map[string]struct{}
 
-	expiry   time.Duration // the session's policy, as Record.Expiry
-	modified bool          // changed during this request (Django's modified)
+	expiry time.Duration // the session's policy, as Record.Expiry
+	err    error         // the first failure; Err returns it
+	vary   [1]string     // the response's own Vary value
+
+	// Flags last, packed together.
+	hadCookie bool // the request carried our cookie, valid or not
+	stored    bool // a live record is under token: loaded, or saved by this request
+	modified  bool // changed during this request (Django's modified)
 
 	// Commit state.
 	persisted    bool // the overlay holds nothing that is not saved
@@ -562,39 +563,6 @@ func (s *Session) Err() error {
 	defer s.mu.Unlock()
 	s.load()
 	return s.err
-}
-
-// UpgradeHeader commits the session now, as the first byte of a response
-// would, and returns the headers that carry it (Set-Cookie, Vary and the
-// WithHeader token), for a handler that writes its own response on a
-// hijacked connection. WebSocket upgraders write their own 101 response and
-// ignore c.Writer's headers, so pass these to them:
-//
-//	h, err := sessions.Default(c).UpgradeHeader()
-//	if err != nil {
-//		return // the error handler has answered
-//	}
-//	conn, err := upgrader.Upgrade(c.Writer, c.Request, h)
-//
-// When the save fails, the error handler answers the request and
-// UpgradeHeader returns the error; do not upgrade then. Changes made after
-// it are saved at the end of the request when they need no new cookie.
-func (s *Session) UpgradeHeader() (http.Header, error) {
-	s.mu.Lock()
-	w := s.w
-	s.mu.Unlock()
-	if w.commit() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return nil, s.failure()
-	}
-	h := http.Header{}
-	for _, name := range []string{"Set-Cookie", "Vary", s.mw.header} {
-		if v := w.Header().Values(name); name != "" && len(v) > 0 {
-			h[http.CanonicalHeaderKey(name)] = slices.Clone(v)
-		}
-	}
-	return h, nil
 }
 
 // snapshot returns a decoded copy of the user's values, for templates.

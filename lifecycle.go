@@ -262,7 +262,7 @@ func (s *Session) abandon(c *gin.Context) {
 
 // report puts the session's error in c.Errors, once.
 func (s *Session) report(c *gin.Context) {
-	if s.err != nil && !s.reported {
+	if s.sessionData != nil && s.err != nil && !s.reported {
 		s.reported = true
 		_ = c.Error(s.err)
 	}

@@ -307,7 +307,7 @@ func TestUpgradeHeaderCarriesTheCookie(t *testing.T) {
 		r.GET("/upgrade", func(c *gin.Context) {
 			s := sessions.Default(c)
 			s.Set("a", "upgraded")
-			h, err := s.UpgradeHeader()
+			h, err := sessions.UpgradeHeader(c)
 			if err != nil {
 				t.Errorf("UpgradeHeader: %v", err)
 				return

@@ -246,7 +246,6 @@ func (m *middleware) handle(c *gin.Context) {
 	s := &rs.session
 	s.mw, s.req, s.ctx = m, c.Request, c.Request.Context()
 	rs.writer = sessionWriter{ResponseWriter: c.Writer, c: c, s: s}
-	s.w = &rs.writer
 	rs.Context, rs.key = s.ctx, ctxKey(m.key)
 
 	c.Writer = &rs.writer
@@ -276,9 +275,6 @@ func (m *middleware) handle(c *gin.Context) {
 // keeps its session, and the new chain's writer commits it.
 func (m *middleware) handleAgain(c *gin.Context, s *Session) {
 	w := &sessionWriter{ResponseWriter: c.Writer, c: c, s: s}
-	s.mu.Lock()
-	s.w = w
-	s.mu.Unlock()
 	c.Writer = w
 	c.Set(m.keyAny, s)
 	c.Next()

@@ -42,7 +42,7 @@ func site(t *testing.T, store sessions.Store) *httptest.Server {
 	r.GET("/ws", func(c *gin.Context) {
 		s := sessions.Default(c)
 		s.Set("greeting", "hello over a socket")
-		h, err := s.UpgradeHeader()
+		h, err := sessions.UpgradeHeader(c)
 		if err != nil {
 			return // the error handler has answered
 		}

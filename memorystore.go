@@ -168,9 +168,6 @@ func (s *MemoryStore) save(key [32]byte, id string, ch Change) error {
 		s.count.Add(1)
 	}
 	r.data = data
-	if ch.New {
-		r.created = unixNanos(ch.Created)
-	}
 	r.saved = unixNanos(ch.Saved)
 	r.seen = r.saved
 	sh.setExpires(r, unixNanos(ch.Expires))
@@ -251,13 +248,13 @@ func (s *MemoryStore) Touch(_ context.Context, id string, seen, expires time.Tim
 }
 
 // applyChange returns the packed data of a record after ch: the UUID (a
-// length-prefixed field, see readField), the expiry policy (a varint), then
-// every key and value as fields. Every increment is checked before
-// anything is written, so a failed change leaves no trace.
+// length-prefixed field, see readField), the expiry policy and the creation
+// time (varints), then every key and value as fields. Every increment is
+// checked before anything is written, so a failed change leaves no trace.
 func applyChange(old string, ch Change) (string, error) {
-	uuid, fields := ch.UUID, ""
+	uuid, created, fields := ch.UUID, unixNanos(ch.Created), ""
 	if !ch.New {
-		uuid, _, fields = splitData(old)
+		uuid, _, created, fields = splitData(old)
 	}
 	var sums map[string]int64
 	if len(ch.Incr) > 0 {
@@ -288,9 +285,9 @@ func applyChange(old string, ch Change) (string, error) {
 		sumTexts[k] = strconv.FormatInt(n, 10)
 	}
 	// The exact size, so that a million records waste no capacity.
-	var expiry [binary.MaxVarintLen64]byte
-	expiryBytes := binary.AppendVarint(expiry[:0], int64(ch.Expiry))
-	size := fieldSize(uuid) + len(expiryBytes)
+	var policy [2 * binary.MaxVarintLen64]byte
+	policyBytes := binary.AppendVarint(binary.AppendVarint(policy[:0], int64(ch.Expiry)), created)
+	size := fieldSize(uuid) + len(policyBytes)
 	for rest := fields; rest != ""; {
 		var k, v string
 		k, rest = readField(rest)
@@ -309,7 +306,7 @@ func applyChange(old string, ch Change) (string, error) {
 	var b strings.Builder
 	b.Grow(size)
 	writeField(&b, uuid)
-	b.Write(expiryBytes)
+	b.Write(policyBytes)
 	for rest := fields; rest != ""; {
 		var k, v string
 		k, rest = readField(rest)
@@ -392,9 +389,8 @@ func (sh *memoryShard) setExpires(r *memoryRecord, expires int64) {
 // a million of them must fit in a few hundred megabytes.
 type memoryRecord struct {
 	id      [32]byte
-	data    string // the UUID, the expiry policy and the values: see applyChange
-	created int64  // Unix nanoseconds
-	saved   int64
+	data    string // the UUID, the expiry policy, the creation time and the values: see applyChange
+	saved   int64  // Unix nanoseconds
 	seen    int64
 	expires int64
 	index   int // position in the shard's heap, -1 when not in it
@@ -403,11 +399,11 @@ type memoryRecord struct {
 // record returns r as a Record. The strings share r.data, which is never
 // modified, so nothing is copied but the map.
 func (r *memoryRecord) record() Record {
-	uuid, expiry, rest := splitData(r.data)
+	uuid, expiry, created, rest := splitData(r.data)
 	return Record{
 		Values:   decodeValues(rest),
 		UUID:     uuid,
-		Created:  time.Unix(0, r.created),
+		Created:  time.Unix(0, created),
 		Saved:    time.Unix(0, r.saved),
 		LastSeen: time.Unix(0, r.seen),
 		Expires:  time.Unix(0, r.expires),
@@ -440,20 +436,28 @@ func writeField(b *strings.Builder, s string) {
 	b.WriteString(s)
 }
 
-// splitData splits a record's data into the UUID, the expiry policy and the
-// packed key and value pairs.
-func splitData(data string) (uuid string, expiry int64, fields string) {
+// splitData splits a record's data into the UUID, the expiry policy, the
+// creation time and the packed key and value pairs.
+func splitData(data string) (uuid string, expiry, created int64, fields string) {
 	uuid, rest := readField(data)
+	expiry, rest = readVarint(rest)
+	created, rest = readVarint(rest)
+	return uuid, expiry, created, rest
+}
+
+// readVarint splits a varint off data, as binary.Varint reads it, without
+// converting data to bytes. Malformed data reads as 0 and nothing after.
+func readVarint(data string) (int64, string) {
 	var u uint64
-	for i := 0; i < len(rest) && i < binary.MaxVarintLen64; i++ {
-		c := rest[i]
+	for i := 0; i < len(data) && i < binary.MaxVarintLen64; i++ {
+		c := data[i]
 		u |= uint64(c&0x7f) << (7 * i)
 		if c < 0x80 {
 			// Zig-zag decoding, as binary.Varint does.
-			return uuid, int64(u>>1) ^ -int64(u&1), rest[i+1:]
+			return int64(u>>1) ^ -int64(u&1), data[i+1:]
 		}
 	}
-	return uuid, 0, ""
+	return 0, ""
 }
 
 // readField splits the first length-prefixed field off data. Malformed

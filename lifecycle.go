@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -23,13 +24,16 @@ import (
 //	changed   changes not saved yet
 //	failed    the request failed: nothing more of it is ever saved
 //
-// Transitions (s = the session, "now" = a store call made at once):
+// Transitions ("now" is a store call made at once, not at the commit):
 //
 //	event                        before the headers             after the headers
 //	---------------------------  -----------------------------  ------------------------------
 //	first use (any method)       unloaded → clean: one Load;    same
 //	                             a load error → failed
 //	read                         no change                      no change
+//	a value that cannot be       → failed (500 at the commit)   → failed
+//	 encoded, Incr of a non-
+//	 integer or past int64
 //	change (Set, Incr, ...)      clean → changed                clean → changed, saved at the
 //	                                                            end if it needs no new cookie
 //	Flush                        now: Delete the old record;    same: the old token is dead,
@@ -46,7 +50,8 @@ import (
 //	 UpgradeHeader, end of the   clean after Save(): the save
 //	 chain)                      is checked (400 if deleted
 //	                             meanwhile); clean: Touch for
-//	                             WithIdleTimeout
+//	                             WithIdleTimeout; failed: the
+//	                             error handler answers
 //	answer 5xx                   → failed at the commit         → failed at the end
 //	store error at the commit    → failed; the error handler    —
 //	                             replaces the response
@@ -266,6 +271,46 @@ func (s *Session) report(c *gin.Context) {
 		s.reported = true
 		_ = c.Error(s.err)
 	}
+}
+
+// UpgradeHeader commits the request's sessions now, as the first byte of a
+// response would, and returns the headers that carry them (Set-Cookie, Vary
+// and the WithHeader token), for a handler that writes its own response on
+// a hijacked connection. WebSocket upgraders write their own 101 response
+// and ignore c.Writer's headers, so pass these to them:
+//
+//	h, err := sessions.UpgradeHeader(c)
+//	if err != nil {
+//		return // the error handler has answered
+//	}
+//	conn, err := upgrader.Upgrade(c.Writer, c.Request, h)
+//
+// When a save fails, the error handler answers the request and
+// UpgradeHeader returns the error; do not upgrade then. Changes made after
+// it are saved by Save or when the handler returns, since the client holds
+// the cookie by then. On a route without the session middleware it returns
+// an empty header.
+func UpgradeHeader(c *gin.Context) (http.Header, error) {
+	names := []string{"Set-Cookie", "Vary"}
+	var err error
+	for sw := range sessionWriters(c.Writer) {
+		if sw.commit() {
+			sw.s.mu.Lock()
+			err = sw.s.failure()
+			sw.s.mu.Unlock()
+			return nil, err
+		}
+		if sw.s.mw.header != "" {
+			names = append(names, sw.s.mw.header)
+		}
+	}
+	h := http.Header{}
+	for _, name := range names {
+		if v := c.Writer.Header().Values(name); len(v) > 0 {
+			h[http.CanonicalHeaderKey(name)] = slices.Clone(v)
+		}
+	}
+	return h, nil
 }
 
 // persist applies the session's pending changes to the store. With commit

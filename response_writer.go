@@ -6,7 +6,6 @@ import (
 	"iter"
 	"net"
 	"net/http"
-	"slices"
 
 	"github.com/gin-gonic/gin"
 )
@@ -128,46 +127,6 @@ func (w *sessionWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // Unwrap returns the wrapped writer, for http.ResponseController.
 func (w *sessionWriter) Unwrap() http.ResponseWriter {
 	return w.ResponseWriter
-}
-
-// UpgradeHeader commits the request's sessions now, as the first byte of a
-// response would, and returns the headers that carry them (Set-Cookie, Vary
-// and the WithHeader token), for a handler that writes its own response on
-// a hijacked connection. WebSocket upgraders write their own 101 response
-// and ignore c.Writer's headers, so pass these to them:
-//
-//	h, err := sessions.UpgradeHeader(c)
-//	if err != nil {
-//		return // the error handler has answered
-//	}
-//	conn, err := upgrader.Upgrade(c.Writer, c.Request, h)
-//
-// When a save fails, the error handler answers the request and
-// UpgradeHeader returns the error; do not upgrade then. Changes made after
-// it are saved by Save or when the handler returns, since the client holds
-// the cookie by then. On a route without the session middleware it returns
-// an empty header.
-func UpgradeHeader(c *gin.Context) (http.Header, error) {
-	names := []string{"Set-Cookie", "Vary"}
-	var err error
-	for sw := range sessionWriters(c.Writer) {
-		if sw.commit() {
-			sw.s.mu.Lock()
-			err = sw.s.failure()
-			sw.s.mu.Unlock()
-			return nil, err
-		}
-		if sw.s.mw.header != "" {
-			names = append(names, sw.s.mw.header)
-		}
-	}
-	h := http.Header{}
-	for _, name := range names {
-		if v := c.Writer.Header().Values(name); len(v) > 0 {
-			h[http.CanonicalHeaderKey(name)] = slices.Clone(v)
-		}
-	}
-	return h, nil
 }
 
 // sessionFromWriter finds the session the middleware attached to a response

@@ -8,7 +8,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 test: vet redis-server
 	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 ./_example
 	cd benchmarks && $(GO) vet ./... && $(GO) test -count=1 ./...
+	cd migrate && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 	cd websockettest && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 
 vet:
@@ -16,7 +18,8 @@ vet:
 	$(GO) vet ./... ./_example
 	$(GO) build -o /dev/null ./_example
 
-# redis-server (and redis-cli, for the cluster tests) from Debian's packages.
+# redis-server (and redis-cli, for the cluster tests) from Debian's packages;
+# the Sentinel tests run redis-server --sentinel, so redis-sentinel is not needed.
 redis-server:
 	@command -v redis-server >/dev/null && command -v redis-cli >/dev/null || \
 		{ $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }

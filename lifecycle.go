@@ -265,12 +265,19 @@ func (s *Session) abandon(c *gin.Context) {
 	}
 }
 
-// report puts the session's error in c.Errors, once.
+// report puts the session's error in c.Errors, once: not when the handler
+// recorded it there itself (from Save, say).
 func (s *Session) report(c *gin.Context) {
-	if s.sessionData != nil && s.err != nil && !s.reported {
-		s.reported = true
-		_ = c.Error(s.err)
+	if s.sessionData == nil || s.err == nil || s.reported {
+		return
 	}
+	s.reported = true
+	for _, e := range c.Errors {
+		if errors.Is(e.Err, s.err) {
+			return
+		}
+	}
+	_ = c.Error(s.err)
 }
 
 // UpgradeHeader commits the request's sessions now, as the first byte of a

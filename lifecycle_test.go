@@ -389,3 +389,29 @@ func TestCommitRunsOnceAcrossWritersAndTime(t *testing.T) {
 		t.Fatalf("saves %d touches %d, want 1 and 0", saves, touches)
 	}
 }
+
+func TestSessionErrorRecordedOnce(t *testing.T) {
+	st := &faultStore{Store: newMemoryStore(t), saveFaults: 2}
+	var errs []string
+	r := gin.New()
+	r.Use(errorsOf(&errs))
+	r.Use(sessions.Middleware(st))
+	r.GET("/handled", func(c *gin.Context) {
+		s := sessions.Default(c)
+		s.Set("a", 1)
+		if err := s.Save(); err != nil {
+			_ = c.Error(err) // the handler reports it itself
+			c.String(http.StatusServiceUnavailable, "later")
+		}
+	})
+	r.GET("/unhandled", func(c *gin.Context) {
+		sessions.Default(c).Set("a", 1)
+		c.String(http.StatusOK, "ok")
+	})
+	for _, path := range []string{"/handled", "/unhandled"} {
+		rec := newClient(t, r).get(path)
+		if rec.Code != http.StatusServiceUnavailable || len(errs) != 1 {
+			t.Errorf("%s: status %d, c.Errors %q; want 503 and the error once", path, rec.Code, errs)
+		}
+	}
+}

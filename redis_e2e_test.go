@@ -107,7 +107,7 @@ func testRedisRequestEdges(t *testing.T, newRedis func(t *testing.T) redis.Unive
 			c.String(http.StatusOK, "ok")
 		})
 	})
-	key := func(b *client) string { return prefix + sessions.StoreID(b.cookie("sessionid")) }
+	key := func(b *client) string { return sessions.RedisKey(prefix, sessions.StoreID(b.cookie("sessionid"))) }
 
 	t.Run("corrupted record gives a new session", func(t *testing.T) {
 		browser := newClient(t, engine)

@@ -174,15 +174,19 @@ func mustNot(t testing.TB, err error, what string, args ...any) {
 	}
 }
 
-// editMeta returns a corruption that rewrites a session's bookkeeping text
-// with edit.
-func editMeta(rdb redis.UniversalClient, edit func(meta string) string) func(key string) error {
+// setField returns a corruption that sets a field of a session's hash.
+func setField(rdb redis.UniversalClient, field, value string) func(key string) error {
+	return func(key string) error { return rdb.HSet(context.Background(), key, field, value).Err() }
+}
+
+// deleteField returns a corruption that deletes a field of a session's hash,
+// which keeps a value so that the hash does not go with its last field.
+func deleteField(rdb redis.UniversalClient, field string) func(key string) error {
 	return func(key string) error {
 		ctx := context.Background()
-		meta, err := rdb.HGet(ctx, key, "_session_meta").Result()
-		if err != nil {
+		if err := rdb.HSet(ctx, key, "cart", "[]").Err(); err != nil {
 			return err
 		}
-		return rdb.HSet(ctx, key, "_session_meta", edit(meta)).Err()
+		return rdb.HDel(ctx, key, field).Err()
 	}
 }

@@ -35,7 +35,7 @@ func TestRedisStore(t *testing.T) {
 		{"TTL", testRedisTTL},
 		{"NotInteger", testRedisNotInteger},
 		{"Corrupted", testRedisCorrupted},
-		{"ReservedKeys", testRedisReservedKeys},
+		{"MarkedKeys", testRedisMarkedKeys},
 		{"ManyKeys", testRedisManyKeys},
 		{"Conformance", testRedisConformance},
 		{"Requests", testRedisRequests},
@@ -89,6 +89,7 @@ func testRedisRoundTrips(t *testing.T, client func(t *testing.T) redis.Universal
 	// Warm up: connections are open and the scripts are in the server's
 	// cache on the node that holds id.
 	mustNot(t, store.Save(ctx, id, change(true)), "warm-up save")
+	mustNot(t, store.Save(ctx, id, change(false)), "warm-up update")
 	mustNot(t, store.Touch(ctx, id, time.Now().Add(time.Hour)), "warm-up touch")
 	rt.take()
 
@@ -188,13 +189,15 @@ func testRedisRecord(t *testing.T, client func(t *testing.T) redis.UniversalClie
 	if rec.UUID != "u-1" {
 		t.Errorf("UUID = %q, want u-1", rec.UUID)
 	}
+	// Times are kept to the millisecond: rounded down, but the expiry up,
+	// so that Redis never forgets a record before Load would.
 	for _, c := range []struct {
 		name      string
 		got, want time.Time
 	}{
-		{"Created", rec.Created, created},
-		{"Saved", rec.Saved, saved},
-		{"Expires", rec.Expires, expires.Add(time.Minute)},
+		{"Created", rec.Created, created.Truncate(time.Millisecond)},
+		{"Saved", rec.Saved, saved.Truncate(time.Millisecond)},
+		{"Expires", rec.Expires, ceilMilli(expires.Add(time.Minute))},
 	} {
 		if !c.got.Equal(c.want) {
 			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
@@ -205,53 +208,84 @@ func testRedisRecord(t *testing.T, client func(t *testing.T) redis.UniversalClie
 	}
 }
 
+// ceilMilli rounds t up to the millisecond.
+func ceilMilli(t time.Time) time.Time {
+	if r := t.Truncate(time.Millisecond); !r.Equal(t) {
+		return r.Add(time.Millisecond)
+	}
+	return t
+}
+
 // testRedisLayout checks what an operator sees with redis-cli: one hash per
-// session under prefix+id, JSON text per key, readable bookkeeping.
+// session under the prefix and the first 32 hex digits of the id, in the
+// compact listpack encoding, JSON text per key, and the store's own fields
+// holding integers.
 func testRedisLayout(t *testing.T, client func(t *testing.T) redis.UniversalClient) {
 	ctx := t.Context()
 	rdb := client(t)
 	prefix := testPrefix(t, rdb)
 	store := sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(prefix))
 	id := newID(t)
-	ch := change(true)
-	ch.Created = time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
-	ch.Expiry = 30 * time.Minute
-	ch.Set = map[string]string{"user": `{"name":"Ada"}`}
+	key := prefix + id[:32]
+	if got := sessions.RedisKey(prefix, id); got != key {
+		t.Fatalf("key of %s = %q, want %q", id, got, key)
+	}
+	base := time.Now().Truncate(time.Millisecond)
+	ms := func(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
+	ch := sessions.Change{
+		New: true, UUID: "8c7f0a4e-5b8a-4c1e-9f44-3d2a1b0c9e8f",
+		Created: base.Add(-2 * time.Second), Saved: base, Expires: base.Add(time.Hour), Expiry: 30 * time.Minute,
+		Set: map[string]string{"user": `{"name":"Ada"}`, "@at": `"home"`, "": "0"},
+	}
 	mustNot(t, store.Save(ctx, id, ch), "save")
 
-	if typ := rdb.Type(ctx, prefix+id).Val(); typ != "hash" {
-		t.Fatalf("TYPE %s = %q, want hash", prefix+id, typ)
+	if typ := rdb.Type(ctx, key).Val(); typ != "hash" {
+		t.Fatalf("TYPE %s = %q, want hash", key, typ)
 	}
-	got := rdb.HGetAll(ctx, prefix+id).Val()
-	const layout = "2006-01-02T15:04:05.000000000Z"
+	if enc := rdb.ObjectEncoding(ctx, key).Val(); enc != "listpack" {
+		t.Errorf("OBJECT ENCODING %s = %q, want listpack", key, enc)
+	}
+	uuidBytes := "\x8c\x7f\x0a\x4e\x5b\x8a\x4c\x1e\x9f\x44\x3d\x2a\x1b\x0c\x9e\x8f"
 	want := map[string]string{
-		"user": `{"name":"Ada"}`,
-		"_session_meta": "expires=" + ch.Expires.UTC().Format(layout) +
-			" saved=" + ch.Saved.UTC().Format(layout) +
-			" expiry=30m0s created=2026-01-02T03:04:05.000000006Z uuid=" + ch.UUID,
+		"user": `{"name":"Ada"}`, "@@at": `"home"`, "": "0",
+		"@u": uuidBytes, "@c": ms(ch.Created), "@s": "2000", "@x": "3600000", "@p": "1800000000000",
 	}
-	if !maps.Equal(got, want) {
-		t.Errorf("HGETALL =\n%v\nwant\n%v", got, want)
+	check := func(when string) {
+		t.Helper()
+		if got := rdb.HGetAll(ctx, key).Val(); !maps.Equal(got, want) {
+			t.Errorf("HGETALL %s =\n%q\nwant\n%q", when, got, want)
+		}
 	}
+	check("after a new save")
 
-	// An update rewrites the front of the bookkeeping and keeps the rest;
-	// so does a touch.
-	upd := change(false)
-	upd.Expiry = -1
+	// An update rewrites @s and @x, and the policy.
+	upd := sessions.Change{Saved: base.Add(3 * time.Second), Expires: base.Add(2*time.Hour + 500*time.Microsecond), Expiry: -1}
 	mustNot(t, store.Save(ctx, id, upd), "save update")
-	want["_session_meta"] = "expires=" + upd.Expires.UTC().Format(layout) +
-		" saved=" + upd.Saved.UTC().Format(layout) +
-		" expiry=-1ns created=2026-01-02T03:04:05.000000006Z uuid=" + ch.UUID
-	if got := rdb.HGetAll(ctx, prefix+id).Val(); !maps.Equal(got, want) {
-		t.Errorf("HGETALL after an update =\n%v\nwant\n%v", got, want)
+	want["@s"], want["@x"], want["@p"] = "5000", "7197001", "-1"
+	check("after an update")
+
+	// A touch writes @l and @x only.
+	mustNot(t, sessions.RedisTouch(store, ctx, id, base.Add(4*time.Second), base.Add(3*time.Hour)), "touch")
+	want["@l"], want["@x"] = "1000", "10797000"
+	check("after a touch")
+
+	// A save is a sighting: @l goes, and so does a policy of 0.
+	upd = sessions.Change{Saved: base.Add(5 * time.Second), Expires: base.Add(4 * time.Hour)}
+	mustNot(t, store.Save(ctx, id, upd), "save update")
+	delete(want, "@l")
+	delete(want, "@p")
+	want["@s"], want["@x"] = "7000", "14395000"
+	check("after an update with the default policy")
+
+	rec, found, err := store.Load(ctx, id)
+	if err != nil || !found {
+		t.Fatalf("Load = found %v, %v", found, err)
 	}
-	touched := time.Date(2099, 12, 31, 23, 59, 59, 999999999, time.UTC)
-	mustNot(t, store.Touch(ctx, id, touched), "touch")
-	want["_session_meta"] = "expires=2099-12-31T23:59:59.999999999Z" +
-		" saved=" + upd.Saved.UTC().Format(layout) +
-		" expiry=-1ns created=2026-01-02T03:04:05.000000006Z uuid=" + ch.UUID
-	if got := rdb.HGetAll(ctx, prefix+id).Val(); !maps.Equal(got, want) {
-		t.Errorf("HGETALL after a touch =\n%v\nwant\n%v", got, want)
+	if wantValues := map[string]string{"user": `{"name":"Ada"}`, "@at": `"home"`, "": "0"}; !maps.Equal(rec.Values, wantValues) {
+		t.Errorf("Values = %v, want %v", rec.Values, wantValues)
+	}
+	if rec.UUID != ch.UUID || !rec.Created.Equal(ch.Created) || !rec.Saved.Equal(upd.Saved) || !rec.Expires.Equal(upd.Expires) || rec.Expiry != 0 {
+		t.Errorf("Load = %+v, want UUID %s, Created %v, Saved %v, Expires %v, Expiry 0", rec, ch.UUID, ch.Created, upd.Saved, upd.Expires)
 	}
 }
 
@@ -348,7 +382,6 @@ func testRedisNoResurrection(t *testing.T, client func(t *testing.T) redis.Unive
 	rdb := client(t)
 	prefix := testPrefix(t, rdb)
 	store := sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(prefix))
-	past := "expires=" + time.Now().Add(-time.Minute).UTC().Format("2006-01-02T15:04:05.000000000Z")
 
 	tests := []struct {
 		name  string
@@ -367,16 +400,17 @@ func testRedisNoResurrection(t *testing.T, client func(t *testing.T) redis.Unive
 		{"expired but still held by Redis", func(id string) {
 			// As when the application's clock runs ahead of Redis's.
 			mustNot(t, store.Save(ctx, id, change(true)), "save")
-			meta := rdb.HGet(ctx, prefix+id, "_session_meta").Val()
-			mustNot(t, rdb.HSet(ctx, prefix+id, "_session_meta", past+meta[len(past):]).Err(), "HSET")
-			mustNot(t, rdb.Persist(ctx, prefix+id).Err(), "PERSIST")
+			key := sessions.RedisKey(prefix, id)
+			mustNot(t, rdb.HSet(ctx, key, "@x", -time.Minute.Milliseconds()).Err(), "HSET")
+			mustNot(t, rdb.Persist(ctx, key).Err(), "PERSIST")
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			id := newID(t)
 			tt.setup(id)
-			before := rdb.HGetAll(ctx, prefix+id).Val()
+			key := sessions.RedisKey(prefix, id)
+			before := rdb.HGetAll(ctx, key).Val()
 
 			if _, found, err := store.Load(ctx, id); found || err != nil {
 				t.Errorf("Load = found %v, %v; want not found", found, err)
@@ -388,7 +422,7 @@ func testRedisNoResurrection(t *testing.T, client func(t *testing.T) redis.Unive
 				t.Errorf("Save without New = %v, want ErrInterrupted", err)
 			}
 			mustNot(t, store.Touch(ctx, id, time.Now().Add(time.Hour)), "touch")
-			if after := rdb.HGetAll(ctx, prefix+id).Val(); !maps.Equal(before, after) {
+			if after := rdb.HGetAll(ctx, key).Val(); !maps.Equal(before, after) {
 				t.Errorf("record changed from %v to %v", before, after)
 			}
 			if _, found, _ := store.Load(ctx, id); found {
@@ -406,7 +440,7 @@ func testRedisTTL(t *testing.T, client func(t *testing.T) redis.UniversalClient)
 	id := newID(t)
 	expireTime := func() int64 {
 		t.Helper()
-		ms, err := rdb.Do(ctx, "PEXPIRETIME", prefix+id).Int64()
+		ms, err := rdb.Do(ctx, "PEXPIRETIME", sessions.RedisKey(prefix, id)).Int64()
 		mustNot(t, err, "PEXPIRETIME")
 		return ms
 	}
@@ -425,8 +459,8 @@ func testRedisTTL(t *testing.T, client func(t *testing.T) redis.UniversalClient)
 		t.Errorf("after Touch: PEXPIRETIME = %d, want %d", got, want)
 	}
 	rec, found, err := store.Load(ctx, id)
-	if err != nil || !found || !rec.Expires.Equal(touched) {
-		t.Errorf("after Touch: Load = %v, %v, Expires %v; want Expires %v", found, err, rec.Expires, touched)
+	if want := time.UnixMilli(touched.UnixMilli() + 1); err != nil || !found || !rec.Expires.Equal(want) {
+		t.Errorf("after Touch: Load = %v, %v, Expires %v; want Expires %v", found, err, rec.Expires, want)
 	}
 
 	upd := change(false)
@@ -459,7 +493,8 @@ func testRedisNotInteger(t *testing.T, client func(t *testing.T) redis.Universal
 			// before the bad one and must be put back.
 			ch.Set = map[string]string{tt.field: tt.value, "i1": "1", "i2": "2", "i3": "3", "i4": "4"}
 			mustNot(t, store.Save(ctx, id, ch), "save")
-			before := rdb.HGetAll(ctx, prefix+id).Val()
+			key := sessions.RedisKey(prefix, id)
+			before := rdb.HGetAll(ctx, key).Val()
 
 			upd := change(false)
 			upd.Incr = map[string]int64{tt.field: 1, "i1": 1, "i2": 1, "i3": 1, "i4": 1, "fresh": 1}
@@ -468,7 +503,7 @@ func testRedisNotInteger(t *testing.T, client func(t *testing.T) redis.Universal
 			if !errors.Is(err, sessions.ErrNotInteger) || !strings.HasPrefix(err.Error(), "sessions: ") {
 				t.Fatalf("Save = %v, want an error wrapping ErrNotInteger", err)
 			}
-			if after := rdb.HGetAll(ctx, prefix+id).Val(); !maps.Equal(before, after) {
+			if after := rdb.HGetAll(ctx, key).Val(); !maps.Equal(before, after) {
 				t.Errorf("a failed Save changed the record from\n%v\nto\n%v", before, after)
 			}
 		})
@@ -487,20 +522,16 @@ func testRedisCorrupted(t *testing.T, client func(t *testing.T) redis.UniversalC
 		corrupt func(key string) error
 	}{
 		{"value not JSON", func(key string) error { return rdb.HSet(ctx, key, "cart", "{not json").Err() }},
-		{"expiry not a time", editMeta(rdb, func(m string) string { return "expires=tomorrow" + m[38:] })},
-		{"creation not a time", editMeta(rdb, func(m string) string { return strings.Replace(m, " created=2", " created=X", 1) })},
-		{"policy not a duration", editMeta(rdb, func(m string) string { return strings.Replace(m, " expiry=0s ", " expiry=forever ", 1) })},
-		{"bookkeeping out of order", editMeta(rdb, func(m string) string {
-			saved := strings.Index(m, " saved=")
-			return m[saved+1:] + " " + m[:saved]
-		})},
-		{"bookkeeping cut short", editMeta(rdb, func(m string) string { return m[:strings.Index(m, " uuid=")] })},
-		// A value stays, or the hash would go with its last field.
-		{"bookkeeping missing", func(key string) error {
-			return rdb.Eval(ctx, "redis.call('HSET', KEYS[1], 'cart', '[]'); return redis.call('HDEL', KEYS[1], '_session_meta')", []string{key}).Err()
-		}},
-		{"old layout", func(key string) error {
-			return rdb.Eval(ctx, "redis.call('HSET', KEYS[1], '_session_uuid', 'u', '_session_expires', '2099-01-01T00:00:00.000000000Z'); return redis.call('HDEL', KEYS[1], '_session_meta')", []string{key}).Err()
+		{"creation not a number", setField(rdb, "@c", "yesterday")},
+		{"save not a number", setField(rdb, "@s", "1.5")},
+		{"expiry not a number", setField(rdb, "@x", "")},
+		{"policy not a number", setField(rdb, "@p", "30m")},
+		{"UUID of the wrong size", setField(rdb, "@u", "0123456789")},
+		{"creation missing", deleteField(rdb, "@c")},
+		{"expiry missing", deleteField(rdb, "@x")},
+		{"UUID missing", deleteField(rdb, "@u")},
+		{"previous layout", func(key string) error {
+			return rdb.Eval(ctx, "redis.call('DEL', KEYS[1]); return redis.call('HSET', KEYS[1], 'cart', '[]', '_session_meta', 'expires=2099-12-10T07:40:32.105093463Z saved=2026-11-26T07:40:32.105093463Z expiry=0s created=2026-11-26T07:40:32.081758667Z uuid=59d670ca-a994-445d-83c7-c769c9e22acb')", []string{key}).Err()
 		}},
 		{"not a hash", func(key string) error { return rdb.Set(ctx, key, "a string", time.Hour).Err() }},
 		{"a list", func(key string) error {
@@ -514,14 +545,15 @@ func testRedisCorrupted(t *testing.T, client func(t *testing.T) redis.UniversalC
 		t.Run(tt.name, func(t *testing.T) {
 			id := newID(t)
 			mustNot(t, store.Save(ctx, id, change(true)), "save")
-			mustNot(t, tt.corrupt(prefix+id), "corrupting")
+			key := sessions.RedisKey(prefix, id)
+			mustNot(t, tt.corrupt(key), "corrupting")
 			before := len(logs.String())
 
 			rec, found, err := store.Load(ctx, id)
 			if found || err != nil {
 				t.Errorf("Load = %+v, found %v, %v; want not found, no error", rec, found, err)
 			}
-			if report := logs.String()[before:]; !strings.Contains(report, "corrupted session") || !strings.Contains(report, prefix+id) {
+			if report := logs.String()[before:]; !strings.Contains(report, "corrupted session") || !strings.Contains(report, key) {
 				t.Errorf("corruption not reported to the logger; it got %q", report)
 			}
 
@@ -535,24 +567,56 @@ func testRedisCorrupted(t *testing.T, client func(t *testing.T) redis.UniversalC
 	}
 }
 
-func testRedisReservedKeys(t *testing.T, client func(t *testing.T) redis.UniversalClient) {
+// testRedisMarkedKeys saves session keys named like the store's own fields:
+// they are kept apart from them, in every kind of change.
+func testRedisMarkedKeys(t *testing.T, client func(t *testing.T) redis.UniversalClient) {
 	ctx := t.Context()
 	_, store := testStore(t, client)
-	id := newID(t)
-	mustNot(t, store.Save(ctx, id, change(true)), "save")
-	changes := map[string]sessions.Change{
-		"set":    {Set: map[string]string{"_session_meta": `"x"`}},
-		"delete": {Delete: []string{"_session_meta"}},
-		"incr":   {Incr: map[string]int64{"_session_meta": 1}},
+	tests := []struct {
+		name string
+		key  string
+	}{
+		{"creation", "@c"},
+		{"expiry", "@x"},
+		{"UUID", "@u"},
+		{"unknown", "@z"},
+		{"escaped", "@@x"},
+		{"the mark alone", "@"},
 	}
-	for name, ch := range changes {
-		ch.Saved, ch.Expires = time.Now(), time.Now().Add(time.Hour)
-		if err := store.Save(ctx, id, ch); err == nil || errors.Is(err, sessions.ErrUnavailable) {
-			t.Errorf("%s of a bookkeeping field: Save = %v, want a refusal", name, err)
-		}
-	}
-	if _, found, err := store.Load(ctx, id); !found || err != nil {
-		t.Errorf("record damaged: Load = found %v, %v", found, err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := newID(t)
+			ch := change(true)
+			ch.Set = map[string]string{tt.key: `"new"`}
+			mustNot(t, store.Save(ctx, id, ch), "save new")
+			steps := []struct {
+				ch   sessions.Change
+				want string // "" means absent
+			}{
+				{sessions.Change{Set: map[string]string{tt.key: "5"}}, "5"},
+				{sessions.Change{Incr: map[string]int64{tt.key: 2}}, "7"},
+				{sessions.Change{Delete: []string{tt.key}}, ""},
+				{sessions.Change{Incr: map[string]int64{tt.key: 1}}, "1"},
+			}
+			for i, st := range steps {
+				st.ch.Saved, st.ch.Expires = time.Now(), time.Now().Add(time.Hour)
+				mustNot(t, store.Save(ctx, id, st.ch), "save %d", i+1)
+				rec, found, err := store.Load(ctx, id)
+				if err != nil || !found {
+					t.Fatalf("after save %d: Load = found %v, %v; the record was damaged", i+1, found, err)
+				}
+				want := map[string]string{}
+				if st.want != "" {
+					want[tt.key] = st.want
+				}
+				if !maps.Equal(rec.Values, want) {
+					t.Fatalf("after save %d: Values = %v, want %v", i+1, rec.Values, want)
+				}
+				if rec.UUID != ch.UUID {
+					t.Fatalf("after save %d: UUID = %q, want %q", i+1, rec.UUID, ch.UUID)
+				}
+			}
+		})
 	}
 }
 

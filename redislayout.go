@@ -199,10 +199,11 @@ func (d *recordDecoder) record() (Record, error) {
 	}
 	saved := d.created + d.saved
 	return Record{
-		UUID:    d.uuid,
-		Created: time.UnixMilli(d.created),
-		Saved:   time.UnixMilli(saved),
-		Expires: time.UnixMilli(saved + d.expires),
-		Expiry:  time.Duration(d.pol),
+		UUID:     d.uuid,
+		Created:  time.UnixMilli(d.created),
+		Saved:    time.UnixMilli(saved),
+		LastSeen: time.UnixMilli(saved + d.seen),
+		Expires:  time.UnixMilli(saved + d.expires),
+		Expiry:   time.Duration(d.pol),
 	}, nil
 }

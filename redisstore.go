@@ -248,13 +248,9 @@ func (s *RedisStore) Delete(ctx context.Context, id string) error {
 	return nil
 }
 
-// Touch implements Store with one script run that rewrites the expiry, and
-// the key's TTL, only: see touchScript.
-func (s *RedisStore) Touch(ctx context.Context, id string, expires time.Time) error {
-	return s.touch(ctx, id, time.Now(), expires)
-}
-
-func (s *RedisStore) touch(ctx context.Context, id string, seen, expires time.Time) error {
+// Touch implements Store with one script run that rewrites the last
+// sighting, the expiry and the key's TTL only: see touchScript.
+func (s *RedisStore) Touch(ctx context.Context, id string, seen, expires time.Time) error {
 	args := append(touchScript.call(s.key(id), 3), time.Now().UnixMilli(), redisMillis(seen), expireAtMillis(expires))
 	if err := touchScript.run(ctx, s.client, args).Err(); err != nil {
 		return redisError("touch", err)

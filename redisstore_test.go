@@ -90,7 +90,7 @@ func testRedisRoundTrips(t *testing.T, client func(t *testing.T) redis.Universal
 	// cache on the node that holds id.
 	mustNot(t, store.Save(ctx, id, change(true)), "warm-up save")
 	mustNot(t, store.Save(ctx, id, change(false)), "warm-up update")
-	mustNot(t, store.Touch(ctx, id, time.Now().Add(time.Hour)), "warm-up touch")
+	mustNot(t, store.Touch(ctx, id, time.Now(), time.Now().Add(time.Hour)), "warm-up touch")
 	rt.take()
 
 	ops := []struct {
@@ -117,7 +117,7 @@ func testRedisRoundTrips(t *testing.T, client func(t *testing.T) redis.Universal
 			ch.Incr = map[string]int64{"b": 2, "n": 1}
 			return store.Save(ctx, id, ch)
 		}, []string{"EVALSHA"}},
-		{"Touch", func() error { return store.Touch(ctx, id, time.Now().Add(2*time.Hour)) }, []string{"EVALSHA"}},
+		{"Touch", func() error { return store.Touch(ctx, id, time.Now(), time.Now().Add(2*time.Hour)) }, []string{"EVALSHA"}},
 		{"Delete", func() error { return store.Delete(ctx, id) }, []string{"DEL"}},
 		{"Load missing", func() error {
 			_, found, err := store.Load(ctx, id)
@@ -265,9 +265,12 @@ func testRedisLayout(t *testing.T, client func(t *testing.T) redis.UniversalClie
 	check("after an update")
 
 	// A touch writes @l and @x only.
-	mustNot(t, sessions.RedisTouch(store, ctx, id, base.Add(4*time.Second), base.Add(3*time.Hour)), "touch")
+	mustNot(t, store.Touch(ctx, id, base.Add(4*time.Second), base.Add(3*time.Hour)), "touch")
 	want["@l"], want["@x"] = "1000", "10797000"
 	check("after a touch")
+	if rec, _, err := store.Load(ctx, id); err != nil || !rec.LastSeen.Equal(base.Add(4*time.Second)) {
+		t.Errorf("after a touch: Load = LastSeen %v, %v; want %v", rec.LastSeen, err, base.Add(4*time.Second))
+	}
 
 	// A save is a sighting: @l goes, and so does a policy of 0.
 	upd = sessions.Change{Saved: base.Add(5 * time.Second), Expires: base.Add(4 * time.Hour)}
@@ -284,7 +287,7 @@ func testRedisLayout(t *testing.T, client func(t *testing.T) redis.UniversalClie
 	if wantValues := map[string]string{"user": `{"name":"Ada"}`, "@at": `"home"`, "": "0"}; !maps.Equal(rec.Values, wantValues) {
 		t.Errorf("Values = %v, want %v", rec.Values, wantValues)
 	}
-	if rec.UUID != ch.UUID || !rec.Created.Equal(ch.Created) || !rec.Saved.Equal(upd.Saved) || !rec.Expires.Equal(upd.Expires) || rec.Expiry != 0 {
+	if rec.UUID != ch.UUID || !rec.Created.Equal(ch.Created) || !rec.Saved.Equal(upd.Saved) || !rec.LastSeen.Equal(upd.Saved) || !rec.Expires.Equal(upd.Expires) || rec.Expiry != 0 {
 		t.Errorf("Load = %+v, want UUID %s, Created %v, Saved %v, Expires %v, Expiry 0", rec, ch.UUID, ch.Created, upd.Saved, upd.Expires)
 	}
 }
@@ -421,7 +424,7 @@ func testRedisNoResurrection(t *testing.T, client func(t *testing.T) redis.Unive
 			if err := store.Save(ctx, id, ch); !errors.Is(err, sessions.ErrInterrupted) {
 				t.Errorf("Save without New = %v, want ErrInterrupted", err)
 			}
-			mustNot(t, store.Touch(ctx, id, time.Now().Add(time.Hour)), "touch")
+			mustNot(t, store.Touch(ctx, id, time.Now(), time.Now().Add(time.Hour)), "touch")
 			if after := rdb.HGetAll(ctx, key).Val(); !maps.Equal(before, after) {
 				t.Errorf("record changed from %v to %v", before, after)
 			}
@@ -454,7 +457,7 @@ func testRedisTTL(t *testing.T, client func(t *testing.T) redis.UniversalClient)
 
 	// A sub-millisecond expiry rounds up: Redis never forgets early.
 	touched := time.UnixMilli(time.Now().Add(2 * time.Hour).UnixMilli()).Add(time.Microsecond)
-	mustNot(t, store.Touch(ctx, id, touched), "touch")
+	mustNot(t, store.Touch(ctx, id, time.Now(), touched), "touch")
 	if got, want := expireTime(), touched.UnixMilli()+1; got != want {
 		t.Errorf("after Touch: PEXPIRETIME = %d, want %d", got, want)
 	}
@@ -722,7 +725,7 @@ func TestRedisStoreUnreachable(t *testing.T) {
 			"Load":   func() error { _, _, err := store.Load(ctx, id); return err },
 			"Save":   func() error { return store.Save(ctx, id, change(true)) },
 			"Delete": func() error { return store.Delete(ctx, id) },
-			"Touch":  func() error { return store.Touch(ctx, id, time.Now().Add(time.Hour)) },
+			"Touch":  func() error { return store.Touch(ctx, id, time.Now(), time.Now().Add(time.Hour)) },
 		}
 		for name, op := range ops {
 			err := op()

@@ -26,26 +26,6 @@ redis.call('PEXPIREAT', key, ARGV[1])
 return 'OK'
 `
 
-// luaSavedIfLive finds the last save of a live record: the scripts that
-// change a record first check that it exists and has not expired, so that a
-// record deleted meanwhile is never brought back. A key that is not a hash,
-// or fields that are not numbers, count as missing: Load does not find such
-// a record either.
-const luaSavedIfLive = `
--- savedIfLive returns the time of the last save of the record at key and
--- the HMGET reply of the given fields after @c, @s and @x, if the record
--- expires after now; nil otherwise.
-local function savedIfLive(key, now, ...)
-  local b = redis.pcall('HMGET', key, '@c', '@s', '@x', ...)
-  if b.err then return nil end
-  local c, x = tonumber(b[1]), tonumber(b[3])
-  if not c or not x then return nil end
-  local saved = c + (tonumber(b[2]) or 0)
-  if saved + x <= now then return nil end
-  return saved, b
-end
-`
-
 // updateScript applies a Change to a live record atomically. Increments run
 // first, and a failed one puts back the fields incremented before it, so a
 // failure leaves the record as it was. Values and bookkeeping are then
@@ -62,11 +42,17 @@ end
 // "NOTINTEGER reason\nfield" (the field last, as it may hold anything).
 var updateScript = newRedisScript(updateLua)
 
-const updateLua = luaSavedIfLive + `
+const updateLua = `
 local key = KEYS[1]
-local saved, b = savedIfLive(key, tonumber(ARGV[1]), '@l', '@p')
-if not saved then return 'INTERRUPTED' end
-local created = saved - (tonumber(b[2]) or 0)
+-- The record must exist and be live: a record deleted meanwhile is never
+-- brought back. A key that is not a hash, or fields that are not numbers,
+-- count as missing: Load does not find such a record either.
+local b = redis.pcall('HMGET', key, '@c', '@s', '@x', '@l', '@p')
+if b.err then return 'INTERRUPTED' end
+local created, x = tonumber(b[1]), tonumber(b[3])
+if not created or not x or created + (tonumber(b[2]) or 0) + x <= tonumber(ARGV[1]) then
+  return 'INTERRUPTED'
+end
 
 local incFirst = 5
 local delFirst = incFirst + 2 * tonumber(ARGV[3])
@@ -74,7 +60,7 @@ local setFirst = delFirst + tonumber(ARGV[4])
 
 -- The last increment needs no copy of its field's value: when it fails,
 -- nothing was done to that field.
-local done = {}
+local done = delFirst > incFirst and {}
 for p = incFirst, delFirst - 1, 2 do
   local field = ARGV[p]
   local before = nil
@@ -122,10 +108,15 @@ return 'OK'
 //	         in Unix milliseconds
 var touchScript = newRedisScript(touchLua)
 
-const touchLua = luaSavedIfLive + `
+const touchLua = `
 local key = KEYS[1]
-local saved = savedIfLive(key, tonumber(ARGV[1]))
-if not saved then return 0 end
+-- As in updateScript: only a live record is touched.
+local b = redis.pcall('HMGET', key, '@c', '@s', '@x')
+if b.err then return 0 end
+local created, x = tonumber(b[1]), tonumber(b[3])
+if not created or not x then return 0 end
+local saved = created + (tonumber(b[2]) or 0)
+if saved + x <= tonumber(ARGV[1]) then return 0 end
 redis.call('HSET', key, '@l', tonumber(ARGV[2]) - saved, '@x', tonumber(ARGV[3]) - saved)
 redis.call('PEXPIREAT', key, ARGV[3])
 return 1

@@ -47,13 +47,19 @@ func (s system) engine(tb testing.TB) (*gin.Engine, *redisEnv) {
 	if s.redis {
 		env = newRedisEnv(tb)
 	}
+	return s.engineOn(tb, env), env
+}
+
+// engineOn builds the system's gin.Engine on the given Redis (nil for a
+// memory store).
+func (s system) engineOn(tb testing.TB, env *redisEnv) *gin.Engine {
 	r := gin.New()
 	h := s.mount(tb, r, env)
 	r.GET("/untouched", func(c *gin.Context) { c.String(http.StatusOK, "untouched") })
 	r.GET("/new", h.newSession)
 	r.GET("/counter", h.counter)
 	r.GET("/read", h.read)
-	return r, env
+	return r
 }
 
 // systems lists every system measured, the floor first.

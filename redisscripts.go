@@ -5,9 +5,9 @@ package sessions
 // and subtract as numbers (Lua's doubles hold every millisecond count
 // exactly) without parsing any text.
 
-// newScript writes a new record: its fields, then the key's TTL. A key
-// already there (which a random id never finds) is deleted first, whatever
-// its type; EXISTS costs a third of the DEL it saves on a new key.
+// newScript replaces what is under the key of a new record, whatever its
+// type, with the record: its fields, then the key's TTL. Save runs it only
+// when its transaction found the key taken (see RedisStore.create).
 //
 //	KEYS[1]  the session key
 //	ARGV     the PEXPIREAT milliseconds, then the field/value pairs
@@ -17,7 +17,7 @@ var newScript = newRedisScript(newLua)
 
 const newLua = `
 local key = KEYS[1]
-if redis.call('EXISTS', key) == 1 then redis.call('DEL', key) end
+redis.call('DEL', key)
 -- A thousand arguments per HSET stay well below Lua's stack limit.
 for p = 2, #ARGV, 1000 do
   redis.call('HSET', key, unpack(ARGV, p, math.min(p + 999, #ARGV)))

@@ -164,42 +164,66 @@ func (s *RedisStore) reportCorrupt(ctx context.Context, key string, err error) {
 	logger.WarnContext(ctx, "sessions: corrupted session in Redis, loaded as not found", "key", key, "error", err)
 }
 
-// Save implements Store with one script run: newScript for a new record,
-// updateScript for a change to a stored one.
+// Save implements Store in one round trip: a transaction for a new record
+// (see create), a run of updateScript for a change to a stored one.
 func (s *RedisStore) Save(ctx context.Context, id string, ch Change) error {
-	script, args := updateScript, []any(nil)
 	if ch.New {
-		script, args = newScript, newArgs(s.key(id), ch)
-	} else {
-		args = updateArgs(s.key(id), ch)
+		return s.create(ctx, s.key(id), ch)
 	}
-	reply, err := script.run(ctx, s.client, args).Text()
+	reply, err := updateScript.run(ctx, s.client, updateArgs(s.key(id), ch)).Text()
 	if err != nil {
 		return redisError("save", err)
 	}
 	return saveReply(reply)
 }
 
-// newArgs lays a new record out as a call of newScript on key: the
-// PEXPIREAT time, then every field and its value.
-func newArgs(key string, ch Change) []any {
+// create writes a new record with one transaction, MULTI, HSET, HLEN,
+// PEXPIREAT, EXEC: no script and no DEL. A key already there, which a
+// random id never finds, shows in the replies (HSET adds fewer fields than
+// it was given, HLEN counts more, or HSET fails on a key that is not a
+// hash), and newScript then replaces it.
+func (s *RedisStore) create(ctx context.Context, key string, ch Change) error {
+	expires := expireAtMillis(ch.Expires)
+	fields := newFields(ch)
+	pipe := s.client.TxPipeline()
+	hset := pipe.HSet(ctx, key, fields...)
+	hlen := pipe.HLen(ctx, key)
+	pipe.PExpireAt(ctx, key, time.UnixMilli(expires))
+	_, err := pipe.Exec(ctx)
+	n := int64(len(fields) / 2)
+	switch {
+	case err == nil && hset.Val() == n && hlen.Val() == n:
+		return nil
+	case err != nil && !redis.HasErrorPrefix(err, "WRONGTYPE"):
+		return redisError("save", err)
+	}
+	args := append(append(newScript.call(key, 1+len(fields)), expires), fields...)
+	reply, err := newScript.run(ctx, s.client, args).Text()
+	if err != nil {
+		return redisError("save", err)
+	}
+	return saveReply(reply)
+}
+
+// newFields lays a new record out as the field/value pairs of its hash.
+func newFields(ch Change) []any {
 	uuidName, uuidValue := uuidField(ch.UUID)
 	created, saved, expires := redisMillis(ch.Created), redisMillis(ch.Saved), expireAtMillis(ch.Expires)
-	args := append(newScript.call(key, 1+2*(len(ch.Set)+len(ch.Incr))+10), expires)
+	fields := make([]any, 0, 2*(len(ch.Set)+len(ch.Incr))+10)
 	for k, v := range ch.Set {
-		args = append(args, fieldName(k), v)
+		fields = append(fields, fieldName(k), v)
 	}
 	for k, d := range ch.Incr { // a new record starts empty: from 0, each is d
-		args = append(args, fieldName(k), d)
+		fields = append(fields, fieldName(k), d)
 	}
-	args = append(args, uuidName, uuidValue, fieldCreated, created, fieldExpires, expires-saved)
+	fields = append(fields, uuidName, uuidValue, fieldCreated, created, fieldExpires, expires-saved)
 	if saved != created {
-		args = append(args, fieldSaved, saved-created)
+		fields = append(fields, fieldSaved, saved-created)
 	}
 	if ch.Expiry != 0 {
-		args = append(args, fieldPolicy, int64(ch.Expiry))
+		fields = append(fields, fieldPolicy, int64(ch.Expiry))
 	}
-	return args
+	return fields
 }
 
 // updateArgs lays ch out as a call of updateScript on key: see there.

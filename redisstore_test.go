@@ -137,7 +137,6 @@ func testRedisRoundTrips(t *testing.T, client func(t *testing.T) redis.Universal
 	}
 }
 
-
 // testRedisScriptFlush pins down the one documented exception: after the
 // script cache is emptied, the next run of a script costs a second round trip
 // to send its source, and later runs cost one again.

@@ -8,7 +8,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 test: vet redis-server
 	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 ./_example
 	cd benchmarks && $(GO) vet ./... && $(GO) test -count=1 ./...
+	cd migrate && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 
 vet:
 	@unformatted=$$(gofmt -l . ); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi

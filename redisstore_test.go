@@ -286,6 +286,13 @@ func testRedisLayout(t *testing.T, client func(t *testing.T) redis.UniversalClie
 	if wantValues := map[string]string{"user": `{"name":"Ada"}`, "@at": `"home"`, "": "0"}; !maps.Equal(rec.Values, wantValues) {
 		t.Errorf("Values = %v, want %v", rec.Values, wantValues)
 	}
+	// Past hash-max-listpack-value (64 bytes), Redis falls back to its
+	// hashtable encoding, for that session only.
+	long := sessions.Change{Saved: base.Add(6 * time.Second), Expires: base.Add(time.Hour), Set: map[string]string{"note": `"` + strings.Repeat("x", 63) + `"`}}
+	mustNot(t, store.Save(ctx, id, long), "save a long value")
+	if enc := rdb.ObjectEncoding(ctx, key).Val(); enc != "hashtable" {
+		t.Errorf("OBJECT ENCODING with a 65-byte value = %q, want hashtable", enc)
+	}
 	if rec.UUID != ch.UUID || !rec.Created.Equal(ch.Created) || !rec.Saved.Equal(upd.Saved) || !rec.LastSeen.Equal(upd.Saved) || !rec.Expires.Equal(upd.Expires) || rec.Expiry != 0 {
 		t.Errorf("Load = %+v, want UUID %s, Created %v, Saved %v, Expires %v, Expiry 0", rec, ch.UUID, ch.Created, upd.Saved, upd.Expires)
 	}

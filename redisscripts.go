@@ -26,6 +26,23 @@ redis.call('PEXPIREAT', key, ARGV[1])
 return 'OK'
 `
 
+// luaLive starts the scripts that change a stored record: the record must
+// exist and be live, so that a record deleted meanwhile is never brought
+// back. A key that is not a hash, or fields that are not numbers, count as
+// missing: Load does not find such a record either. It leaves the record's
+// HMGET reply in b, and its creation and last save in created and saved.
+//
+//	ARGV[1]  now, in Unix milliseconds
+const luaLive = `
+local key = KEYS[1]
+local b = redis.pcall('HMGET', key, '@c', '@s', '@x', '@l', '@p')
+if b.err then return 'INTERRUPTED' end
+local created, x = tonumber(b[1]), tonumber(b[3])
+if not created or not x then return 'INTERRUPTED' end
+local saved = created + (tonumber(b[2]) or 0)
+if saved + x <= tonumber(ARGV[1]) then return 'INTERRUPTED' end
+`
+
 // updateScript applies a Change to a live record atomically. Increments run
 // first, and a failed one puts back the fields incremented before it, so a
 // failure leaves the record as it was. Values and bookkeeping are then
@@ -42,17 +59,7 @@ return 'OK'
 // "NOTINTEGER reason\nfield" (the field last, as it may hold anything).
 var updateScript = newRedisScript(updateLua)
 
-const updateLua = `
-local key = KEYS[1]
--- The record must exist and be live: a record deleted meanwhile is never
--- brought back. A key that is not a hash, or fields that are not numbers,
--- count as missing: Load does not find such a record either.
-local b = redis.pcall('HMGET', key, '@c', '@s', '@x', '@l', '@p')
-if b.err then return 'INTERRUPTED' end
-local created, x = tonumber(b[1]), tonumber(b[3])
-if not created or not x or created + (tonumber(b[2]) or 0) + x <= tonumber(ARGV[1]) then
-  return 'INTERRUPTED'
-end
+const updateLua = luaLive + `
 
 local incFirst = 5
 local delFirst = incFirst + 2 * tonumber(ARGV[3])
@@ -106,18 +113,12 @@ return 'OK'
 //	KEYS[1]  the session key
 //	ARGV     now, when the session was seen, and the PEXPIREAT time, all
 //	         in Unix milliseconds
+//
+// It answers OK, or INTERRUPTED for a missing or expired record.
 var touchScript = newRedisScript(touchLua)
 
-const touchLua = `
-local key = KEYS[1]
--- As in updateScript: only a live record is touched.
-local b = redis.pcall('HMGET', key, '@c', '@s', '@x')
-if b.err then return 0 end
-local created, x = tonumber(b[1]), tonumber(b[3])
-if not created or not x then return 0 end
-local saved = created + (tonumber(b[2]) or 0)
-if saved + x <= tonumber(ARGV[1]) then return 0 end
+const touchLua = luaLive + `
 redis.call('HSET', key, '@l', tonumber(ARGV[2]) - saved, '@x', tonumber(ARGV[3]) - saved)
 redis.call('PEXPIREAT', key, ARGV[3])
-return 1
+return 'OK'
 `

@@ -57,13 +57,7 @@ func (r loadResult) percentile(p float64) time.Duration {
 // requests are made or loadTimeout has passed.
 func runLoad(tb testing.TB, sys system, route loadRoute, requests int) loadResult {
 	tb.Helper()
-	addr, stop, err := startRedis()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer stop()
-	env := &redisEnv{addr: addr}
-	h := sys.engineOn(tb, env)
+	env, h := onOwnRedis(tb, sys)
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	transport := &http.Transport{MaxIdleConnsPerHost: loadConns, MaxConnsPerHost: loadConns, DisableCompression: true}
@@ -189,23 +183,18 @@ func (w *loadWorker) request(tb testing.TB) bool {
 // serial benchmarks do.
 func BenchmarkHTTPLoad(b *testing.B) {
 	needRedis(b)
-	for _, route := range loadRoutes {
-		for _, sys := range systems() {
-			if !sys.redis {
-				continue
+	for _, lc := range loadCases() {
+		b.Run(lc.name, func(b *testing.B) {
+			var res loadResult
+			for b.Loop() {
+				res = runLoad(b, lc.sys, lc.route, loadRequests)
 			}
-			b.Run(route.name+"/"+sys.name, func(b *testing.B) {
-				var res loadResult
-				for b.Loop() {
-					res = runLoad(b, sys, route, loadRequests)
-				}
-				b.ReportMetric(0, "ns/op") // a whole run's time says nothing
-				b.ReportMetric(float64(res.n)/res.elapsed.Seconds(), "req/s")
-				b.ReportMetric(float64(res.percentile(0.50).Microseconds()), "p50-µs")
-				b.ReportMetric(float64(res.percentile(0.99).Microseconds()), "p99-µs")
-				report(b, sys, result{n: res.n, redis: res.redis})
-			})
-		}
+			b.ReportMetric(0, "ns/op") // a whole run's time says nothing
+			b.ReportMetric(float64(res.n)/res.elapsed.Seconds(), "req/s")
+			b.ReportMetric(float64(res.percentile(0.50).Microseconds()), "p50-µs")
+			b.ReportMetric(float64(res.percentile(0.99).Microseconds()), "p99-µs")
+			report(b, lc.sys, result{n: res.n, redis: res.redis})
+		})
 	}
 }
 
@@ -213,17 +202,29 @@ func BenchmarkHTTPLoad(b *testing.B) {
 // through the same checks.
 func TestHTTPLoad(t *testing.T) {
 	needRedis(t)
-	for _, route := range loadRoutes {
-		for _, sys := range systems() {
-			if !sys.redis {
-				continue
+	for _, lc := range loadCases() {
+		t.Run(lc.name, func(t *testing.T) {
+			const n = 3 * loadConns
+			if res := runLoad(t, lc.sys, lc.route, n); res.n != n {
+				t.Fatalf("%d requests answered, want %d", res.n, n)
 			}
-			t.Run(route.name+"/"+sys.name, func(t *testing.T) {
-				const n = 3 * loadConns
-				if res := runLoad(t, sys, route, n); res.n != n {
-					t.Fatalf("%d requests answered, want %d", res.n, n)
-				}
-			})
+		})
+	}
+}
+
+// loadCase is one route on one Redis system.
+type loadCase struct {
+	name  string // route/system
+	sys   system
+	route loadRoute
+}
+
+func loadCases() []loadCase {
+	var cases []loadCase
+	for _, route := range loadRoutes {
+		for _, sys := range redisSystems() {
+			cases = append(cases, loadCase{name: route.name + "/" + sys.name, sys: sys, route: route})
 		}
 	}
+	return cases
 }

@@ -28,14 +28,8 @@ type redisMemory struct {
 // GET /counter the visit count), and reads what they take.
 func measureRedisMemory(tb testing.TB, sys system, n int) redisMemory {
 	tb.Helper()
-	addr, stop, err := startRedis()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer stop()
-	env := &redisEnv{addr: addr}
-	h := sys.engineOn(tb, env)
-	conn, err := redigo.Dial("tcp", addr)
+	env, h := onOwnRedis(tb, sys)
+	conn, err := redigo.Dial("tcp", env.addr)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -151,10 +145,7 @@ func (m redisMemory) report(b *testing.B) {
 // of those in the compact listpack encoding (listpack-%).
 func BenchmarkRedisMemory(b *testing.B) {
 	needRedis(b)
-	for _, sys := range systems() {
-		if !sys.redis {
-			continue
-		}
+	for _, sys := range redisSystems() {
 		b.Run(sys.name, func(b *testing.B) {
 			var m redisMemory
 			for b.Loop() {
@@ -169,10 +160,7 @@ func BenchmarkRedisMemory(b *testing.B) {
 // lands in Redis, and this library's are all in the listpack encoding.
 func TestRedisMemory(t *testing.T) {
 	needRedis(t)
-	for _, sys := range systems() {
-		if !sys.redis {
-			continue
-		}
+	for _, sys := range redisSystems() {
 		t.Run(sys.name, func(t *testing.T) {
 			m := measureRedisMemory(t, sys, 200)
 			if m.perKey <= 0 || m.usage <= 0 {

@@ -73,6 +73,30 @@ func systems() []system {
 	}, ourSystems...)
 }
 
+// redisSystems lists the systems on a Redis store.
+func redisSystems() []system {
+	var out []system
+	for _, sys := range systems() {
+		if sys.redis {
+			out = append(out, sys)
+		}
+	}
+	return out
+}
+
+// onOwnRedis mounts sys on a redis-server of its own, which stops when tb
+// ends: for measures that must see one system's keys and nothing else.
+func onOwnRedis(tb testing.TB, sys system) (*redisEnv, *gin.Engine) {
+	tb.Helper()
+	addr, stop, err := startRedis()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(stop)
+	env := &redisEnv{addr: addr}
+	return env, sys.engineOn(tb, env)
+}
+
 // ourSystems is filled in by ours_test.go.
 var ourSystems []system
 

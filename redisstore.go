@@ -23,7 +23,8 @@ import (
 // as values; a session key that starts with "@" is kept with one more "@" in
 // front. They hold integers:
 //
-//	@u  the UUID, its 16 bytes
+//	@u  the UUID, its 16 bytes (@t instead: a UUID not in the canonical
+//	    form of uuid.NewString, which Session.UUID has, kept as text)
 //	@c  when the session was first saved, in Unix milliseconds
 //	@s  when it was last saved: milliseconds after @c (absent: 0)
 //	@x  when it expires: milliseconds after the last save; the key's TTL
@@ -33,18 +34,19 @@ import (
 //	@p  the policy set by Session.SetExpiry, in nanoseconds (absent: 0)
 //
 // so that a tutorial-sized session keeps to Redis's compact listpack encoding
-// and takes about 270 bytes of Redis's memory. Times are kept to the
-// millisecond: Created and Saved rounded down, Expires rounded up. The UUID
-// must be in the canonical form of uuid.NewString, which Session.UUID has;
-// Save refuses any other with an error. Records of the layout before this one
-// (a single _session_meta field) load as not found.
+// and takes about 265 bytes of Redis's memory. Times are kept to the
+// millisecond: Created, Saved and LastSeen rounded down, Expires rounded up.
+// Records of the layout before this one (a single _session_meta field) load
+// as not found.
 //
 // A session lives in one key, hence in one hash slot, so every operation
-// works on a Cluster. Costs, in round trips: Load 1 (HGETALL), Save 1 (a Lua
-// script that applies the whole change atomically), Delete 1 (DEL), Touch 1 (a
-// script that moves the expiry without rewriting values). The scripts run by
-// EVALSHA; after Redis starts or its script cache is flushed, the first call of
-// each script on each server costs one more round trip to send its source.
+// works on a Cluster. Costs, in round trips: Load 1 (HGETALL), Save 1 (for a
+// new record a transaction, MULTI HSET HLEN PEXPIREAT EXEC, with no script;
+// otherwise a Lua script that applies the whole change atomically), Delete 1
+// (DEL), Touch 1 (a script that moves the expiry without rewriting values).
+// The scripts run by EVALSHA; after Redis starts or its script cache is
+// flushed, the first call of each script on each server costs one more round
+// trip to send its source.
 //
 // Errors that mean Redis could not answer (network errors, timeouts, the
 // request's context ending, an exhausted pool, LOADING, CLUSTERDOWN,

@@ -100,7 +100,9 @@ func expireAtMillis(t time.Time) int64 {
 // 36 characters, lowercase), its text otherwise, so that nothing is lost.
 func uuidField(text string) (string, any) {
 	u, err := uuid.Parse(text)
-	if err != nil || u.String() != text {
+	// Parse also takes upper case, braces, a urn:uuid: prefix or no dashes;
+	// only the canonical form comes back from the 16 bytes as it was.
+	if err != nil || len(text) != 36 || strings.ToLower(text) != text {
 		return fieldUUIDText, text
 	}
 	return fieldUUID, u[:]

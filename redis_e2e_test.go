@@ -58,7 +58,7 @@ func testRedisRequests(t *testing.T, client func(t *testing.T) redis.UniversalCl
 			{"/count", "2", "HGETALL EVALSHA"},
 			{"/get?k=count", "2", "HGETALL"},
 			{"/set?k=name&v=Ada", "ok", "HGETALL EVALSHA"},
-			{"/cycle", "ok", "HGETALL " + newSave + " DEL"},
+			{"/cycle", "ok", "HGETALL DEL " + newSave},
 			{"/get?k=name", "Ada", "HGETALL"},
 			{"/flush", "ok", "HGETALL DEL"},
 			{"/get?k=name", "<none>", ""}, // the cookie is gone

@@ -70,6 +70,25 @@ func testRedisUserRequests(t *testing.T, client func(t *testing.T) redis.Univers
 	if got := body(t, other, http.MethodGet, "/me"); got != "" {
 		t.Errorf("the other device is still logged in as %q", got)
 	}
+	// A visitor with an anonymous session logs in: its load, the delete of
+	// its record (CycleKey), the new one; with a cap, one more run for the
+	// user's least recently seen sessions.
+	for _, tc := range []struct {
+		name     string
+		opts     []sessions.Option
+		commands string
+	}{
+		{"anonymous first", nil, "HGETALL DEL EVALSHA"},
+		{"anonymous first, with a cap", []sessions.Option{sessions.WithMaxSessionsPerUser(3)}, "HGETALL DEL EVALSHA EVALSHA"},
+	} {
+		visitor := newClient(t, newEngine(store, tc.opts, userRoutes(store)))
+		visitor.get("/count")
+		rt.take()
+		visitor.do(http.MethodPost, "/login?user=ada")
+		if got := strings.Join(rt.take(), " "); got != tc.commands {
+			t.Errorf("%s: login: [%s], want [%s]", tc.name, got, tc.commands)
+		}
+	}
 }
 
 // userKeys returns the keys of the record of c's session, of user, and of

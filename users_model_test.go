@@ -3,7 +3,6 @@ package sessions_test
 import (
 	"cmp"
 	"context"
-	"flag"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -18,8 +17,6 @@ import (
 
 	"github.com/ginsessions/sessions"
 )
-
-var usersSeed = flag.Uint64("users.seed", 0, "seed of TestUsersModel (0: a new one)")
 
 // modelSession is what the reference model knows of a client's session.
 type modelSession struct {
@@ -365,7 +362,7 @@ type usersModelStore struct {
 
 // TestUsersModel runs random logins, counts, listings, revocations, expiry
 // and concurrent batches on the memory store against a reference model. A
-// failure prints the seed; -users.seed=N replays it.
+// failure prints the seed; USERS_MODEL_SEED=N replays it.
 func TestUsersModel(t *testing.T) {
 	runUsersModel(t, 8, 120, func(t *testing.T) usersModelStore {
 		st, clk, _ := clockedStore(t)
@@ -376,13 +373,10 @@ func TestUsersModel(t *testing.T) {
 // runUsersModel runs the model test: runs sequences of steps, each on a
 // fresh store.
 func runUsersModel(t *testing.T, runs, steps int, open func(t *testing.T) usersModelStore) {
-	seed := *usersSeed
-	if seed == 0 {
-		seed = rand.Uint64()
-	}
+	seed := uint64(envInt(t, "USERS_MODEL_SEED", int(rand.Uint32())))
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("replay with: go test -run '%s' -users.seed=%d", t.Name(), seed)
+			t.Logf("replay: USERS_MODEL_SEED=%d go test -run '%s$' .", seed, t.Name())
 		}
 	})
 	for run := range runs {

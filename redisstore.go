@@ -26,7 +26,7 @@ import (
 //	@u  the UUID, its 16 bytes (@t instead: a UUID not in the canonical
 //	    form of uuid.NewString, which Session.UUID has, kept as text)
 //	@c  when the session was first saved, in Unix milliseconds
-//	@s  when it was last saved: milliseconds after @c (absent: 0)
+//	@s  when it was last saved, in Unix milliseconds (absent: @c)
 //	@x  when it expires: milliseconds after the last save; the key's TTL
 //	    follows it
 //	@l  when it was last seen (Touch): milliseconds after the last save
@@ -167,10 +167,14 @@ func (s *RedisStore) reportCorrupt(ctx context.Context, key string, err error) {
 }
 
 // Save implements Store in one round trip: a transaction for a new record
-// (see create), a run of updateScript for a change to a stored one.
+// (see create) and for most changes to a stored one (see saveTx), a run of
+// updateScript for the others.
 func (s *RedisStore) Save(ctx context.Context, id string, ch Change) error {
 	if ch.New {
 		return s.create(ctx, s.key(id), ch)
+	}
+	if txSaves(ch) {
+		return s.saveTx(ctx, s.key(id), ch)
 	}
 	reply, err := updateScript.run(ctx, s.client, updateArgs(s.key(id), ch)).Text()
 	if err != nil {
@@ -220,7 +224,7 @@ func newFields(ch Change) []any {
 	}
 	fields = append(fields, uuidName, uuidValue, fieldCreated, created, fieldExpires, expires-saved)
 	if saved != created {
-		fields = append(fields, fieldSaved, saved-created)
+		fields = append(fields, fieldSaved, saved)
 	}
 	if ch.Expiry != 0 {
 		fields = append(fields, fieldPolicy, int64(ch.Expiry))

@@ -62,6 +62,13 @@ func change(isNew bool) sessions.Change {
 	return ch
 }
 
+// incrChange is an update that increments, which Save runs as a script.
+func incrChange() sessions.Change {
+	ch := change(false)
+	ch.Incr = map[string]int64{"n": 1}
+	return ch
+}
+
 func testRedisRoundTrips(t *testing.T, client func(t *testing.T) redis.UniversalClient) {
 	ctx := t.Context()
 	rdb := client(t)
@@ -91,6 +98,7 @@ func testRedisRoundTrips(t *testing.T, client func(t *testing.T) redis.Universal
 	// cache on the node that holds id.
 	mustNot(t, store.Save(ctx, id, change(true)), "warm-up save")
 	mustNot(t, store.Save(ctx, id, change(false)), "warm-up update")
+	mustNot(t, store.Save(ctx, id, incrChange()), "warm-up increment")
 	mustNot(t, store.Delete(ctx, id), "warm-up delete")
 	mustNot(t, store.Touch(ctx, id, time.Now(), time.Now().Add(time.Hour)), "warm-up touch")
 	rt.take()
@@ -112,6 +120,12 @@ func testRedisRoundTrips(t *testing.T, client func(t *testing.T) redis.Universal
 			}
 			return err
 		}, "HGETALL"},
+		{"Save update with set and delete", func() error {
+			ch := change(false)
+			ch.Set = map[string]string{"a": `"z"`}
+			ch.Delete = []string{"b"}
+			return store.Save(ctx, id, ch)
+		}, txSave},
 		{"Save update with set, delete and incr", func() error {
 			ch := change(false)
 			ch.Set = map[string]string{"a": `"y"`}
@@ -149,7 +163,7 @@ func testRedisScriptFlush(t *testing.T, client func(t *testing.T) redis.Universa
 
 	rt := countRoundTrips(rdb)
 	for _, want := range [][]string{{"EVALSHA", "EVAL"}, {"EVALSHA"}} {
-		mustNot(t, store.Save(ctx, id, change(false)), "save")
+		mustNot(t, store.Save(ctx, id, incrChange()), "save")
 		if trips := rt.take(); !slices.Equal(trips, want) {
 			t.Errorf("save after SCRIPT FLUSH: round trips %v, want %v", trips, want)
 		}
@@ -247,7 +261,7 @@ func testRedisLayout(t *testing.T, client func(t *testing.T) redis.UniversalClie
 	uuidBytes := "\x8c\x7f\x0a\x4e\x5b\x8a\x4c\x1e\x9f\x44\x3d\x2a\x1b\x0c\x9e\x8f"
 	want := map[string]string{
 		"user": `{"name":"Ada"}`, "@@at": `"home"`, "": "0",
-		"@u": uuidBytes, "@c": ms(ch.Created), "@s": "2000", "@x": "3600000", "@p": "1800000000000",
+		"@u": uuidBytes, "@c": ms(ch.Created), "@s": ms(base), "@x": "3600000", "@p": "1800000000000",
 	}
 	check := func(when string) {
 		t.Helper()
@@ -260,7 +274,7 @@ func testRedisLayout(t *testing.T, client func(t *testing.T) redis.UniversalClie
 	// An update rewrites @s and @x, and the policy.
 	upd := sessions.Change{Saved: base.Add(3 * time.Second), Expires: base.Add(2*time.Hour + 500*time.Microsecond), Expiry: -1}
 	mustNot(t, store.Save(ctx, id, upd), "save update")
-	want["@s"], want["@x"], want["@p"] = "5000", "7197001", "-1"
+	want["@s"], want["@x"], want["@p"] = ms(base.Add(3*time.Second)), "7197001", "-1"
 	check("after an update")
 
 	// A touch writes @l and @x only.
@@ -271,12 +285,21 @@ func testRedisLayout(t *testing.T, client func(t *testing.T) redis.UniversalClie
 		t.Errorf("after a touch: Load = LastSeen %v, %v; want %v", rec.LastSeen, err, base.Add(4*time.Second))
 	}
 
+	// An Incr runs the script, which writes the same fields, and a save is
+	// a sighting there too: @l goes.
+	inc := sessions.Change{Saved: base.Add(4500 * time.Millisecond), Expires: base.Add(2 * time.Hour), Expiry: -1, Incr: map[string]int64{"": 2}}
+	mustNot(t, store.Save(ctx, id, inc), "save an increment")
+	delete(want, "@l")
+	want["@s"], want["@x"], want[""] = ms(inc.Saved), "7195500", "2"
+	check("after an increment")
+
 	// A save is a sighting: @l goes, and so does a policy of 0.
+	mustNot(t, store.Touch(ctx, id, base.Add(4600*time.Millisecond), base.Add(3*time.Hour)), "touch")
 	upd = sessions.Change{Saved: base.Add(5 * time.Second), Expires: base.Add(4 * time.Hour)}
 	mustNot(t, store.Save(ctx, id, upd), "save update")
 	delete(want, "@l")
 	delete(want, "@p")
-	want["@s"], want["@x"] = "7000", "14395000"
+	want["@s"], want["@x"] = ms(base.Add(5*time.Second)), "14395000"
 	check("after an update with the default policy")
 
 	// A store field this version does not know, as a later one may add, is
@@ -286,7 +309,7 @@ func testRedisLayout(t *testing.T, client func(t *testing.T) redis.UniversalClie
 	if err != nil || !found {
 		t.Fatalf("Load = found %v, %v", found, err)
 	}
-	if wantValues := map[string]string{"user": `{"name":"Ada"}`, "@at": `"home"`, "": "0"}; !maps.Equal(rec.Values, wantValues) {
+	if wantValues := map[string]string{"user": `{"name":"Ada"}`, "@at": `"home"`, "": "2"}; !maps.Equal(rec.Values, wantValues) {
 		t.Errorf("Values = %v, want %v", rec.Values, wantValues)
 	}
 	// Past hash-max-listpack-value (64 bytes), Redis falls back to its

@@ -2,6 +2,7 @@ package sessions
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -140,6 +141,12 @@ func decodeRedisRecord(fields map[string]string) (Record, error) {
 	return rec, err
 }
 
+// errSaveLeftover is what decodeRedisRecord says of a hash with an expiry but
+// no UUID and no creation time: what saveTx writes when the record was
+// deleted meanwhile, until it deletes that again. Load finds no record there
+// and reports no damage.
+var errSaveLeftover = errors.New("what a save left of a deleted record")
+
 // recordDecoder gathers the store's fields of one record.
 type recordDecoder struct {
 	uuid                               string
@@ -188,6 +195,9 @@ func (d *recordDecoder) field(f, v string) {
 func (d *recordDecoder) record() (Record, error) {
 	if d.err != nil {
 		return Record{}, d.err
+	}
+	if d.hasExpires && !d.hasUUID && !d.hasCreated {
+		return Record{}, errSaveLeftover
 	}
 	var missing []string
 	for _, m := range []struct {

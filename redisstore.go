@@ -145,6 +145,9 @@ func (s *RedisStore) Load(ctx context.Context, id string) (Record, bool, error) 
 		return Record{}, false, nil
 	}
 	rec, err := decodeRedisRecord(fields)
+	if errors.Is(err, errSaveLeftover) {
+		return Record{}, false, nil
+	}
 	if err != nil {
 		s.reportCorrupt(ctx, key, err)
 		return Record{}, false, nil

@@ -440,30 +440,42 @@ func testRedisNoResurrection(t *testing.T, client func(t *testing.T) redis.Unive
 			mustNot(t, rdb.Persist(ctx, key).Err(), "PERSIST")
 		}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			id := newID(t)
-			tt.setup(id)
-			key := sessions.RedisKey(prefix, id)
-			before := rdb.HGetAll(ctx, key).Val()
+	// A save with an Incr runs the script, which leaves the dead record as
+	// it is; one without, the transaction, which deletes what is left.
+	saves := []struct {
+		name    string
+		incr    bool
+		deletes bool
+	}{{"script", true, false}, {"transaction", false, true}}
+	for _, sv := range saves {
+		for _, tt := range tests {
+			t.Run(sv.name+"/"+tt.name, func(t *testing.T) {
+				id := newID(t)
+				tt.setup(id)
+				key := sessions.RedisKey(prefix, id)
+				before := rdb.HGetAll(ctx, key).Val()
 
-			if _, found, err := store.Load(ctx, id); found || err != nil {
-				t.Errorf("Load = found %v, %v; want not found", found, err)
-			}
-			ch := change(false)
-			ch.Set = map[string]string{"a": "1"}
-			ch.Incr = map[string]int64{"n": 1}
-			if err := store.Save(ctx, id, ch); !errors.Is(err, sessions.ErrInterrupted) {
-				t.Errorf("Save without New = %v, want ErrInterrupted", err)
-			}
-			mustNot(t, store.Touch(ctx, id, time.Now(), time.Now().Add(time.Hour)), "touch")
-			if after := rdb.HGetAll(ctx, key).Val(); !maps.Equal(before, after) {
-				t.Errorf("record changed from %v to %v", before, after)
-			}
-			if _, found, _ := store.Load(ctx, id); found {
-				t.Error("Save or Touch brought the record back")
-			}
-		})
+				if _, found, err := store.Load(ctx, id); found || err != nil {
+					t.Errorf("Load = found %v, %v; want not found", found, err)
+				}
+				ch := change(false)
+				ch.Set = map[string]string{"a": "1"}
+				if sv.incr {
+					ch.Incr = map[string]int64{"n": 1}
+				}
+				if err := store.Save(ctx, id, ch); !errors.Is(err, sessions.ErrInterrupted) {
+					t.Errorf("Save without New = %v, want ErrInterrupted", err)
+				}
+				mustNot(t, store.Touch(ctx, id, time.Now(), time.Now().Add(time.Hour)), "touch")
+				after := rdb.HGetAll(ctx, key).Val()
+				if !maps.Equal(before, after) && !(sv.deletes && len(after) == 0) {
+					t.Errorf("record changed from %v to %v", before, after)
+				}
+				if _, found, _ := store.Load(ctx, id); found {
+					t.Error("Save or Touch brought the record back")
+				}
+			})
+		}
 	}
 }
 

@@ -27,11 +27,14 @@ func txSaves(ch Change) bool {
 //
 // A transaction cannot look before it writes, so the record is checked
 // after: when the HMGET shows it missing (deleted meanwhile, expired, or a
-// key that is not a hash), the writes made a hash with no @u or @c, which
-// Load finds corrupted and does not return, and saveTx deletes it again and
-// answers ErrInterrupted. So a deleted session is never brought back, and a
-// save that meets such a leftover, having read no @c either, is interrupted
-// too.
+// key that is not a hash), saveTx answers ErrInterrupted. A missing record's
+// writes made a hash with no @u or @c, which Load does not return (see
+// errSaveLeftover), and saveTx deletes it again; a save that meets such a
+// leftover reads no @c either, and is interrupted too. So a deleted session
+// is never brought back. A key of another type keeps its value; only its TTL
+// moves. A record that Redis still holds past its expiry by this process's
+// clock (the clocks disagree) is deleted in the same way, but until then it
+// is live for one round trip.
 func (s *RedisStore) saveTx(ctx context.Context, key string, ch Change) error {
 	now := time.Now().UnixMilli()
 	saved, expires := redisMillis(ch.Saved), expireAtMillis(ch.Expires)
@@ -62,8 +65,8 @@ func (s *RedisStore) saveTx(ctx context.Context, key string, ch Change) error {
 	switch {
 	case redis.HasErrorPrefix(was.Err(), "WRONGTYPE"):
 		// Not a hash, which Load does not return either: the HDEL and HSET
-		// failed and only the key's TTL moved.
-		return s.interrupted(ctx, key)
+		// failed, and only the key's TTL moved.
+		return ErrInterrupted
 	case err != nil:
 		return redisError("save", withContextError(ctx, err))
 	case !liveBefore(was.Val(), now):

@@ -34,7 +34,7 @@ import (
 //	@p  the policy set by Session.SetExpiry, in nanoseconds (absent: 0)
 //
 // so that a tutorial-sized session keeps to Redis's compact listpack encoding
-// and takes about 265 bytes of Redis's memory. Times are kept to the
+// and takes about 280 bytes of Redis's memory. Times are kept to the
 // millisecond: Created, Saved and LastSeen rounded down, Expires rounded up.
 // Records of the layout before this one (a single _session_meta field) load
 // as not found.
@@ -42,7 +42,10 @@ import (
 // A session lives in one key, hence in one hash slot, so every operation
 // works on a Cluster. Costs, in round trips: Load 1 (HGETALL), Save 1 (for a
 // new record a transaction, MULTI HSET HLEN PEXPIREAT EXEC, with no script;
-// otherwise a Lua script that applies the whole change atomically), Delete 1
+// for a change with no Incr, to a session bound to no user, a transaction
+// too, MULTI HMGET HDEL HSET PEXPIREAT EXEC, and one more, a DEL, in the rare
+// case that the record was deleted meanwhile; otherwise a Lua script that
+// applies the whole change atomically), Delete 1
 // (DEL), Touch 1 (a script that moves the expiry without rewriting values).
 // The scripts run by EVALSHA; after Redis starts or its script cache is
 // flushed, the first call of each script on each server costs one more round

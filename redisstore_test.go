@@ -41,6 +41,9 @@ func TestRedisStore(t *testing.T) {
 		{"Conformance", testRedisConformance},
 		{"Requests", testRedisRequests},
 		{"RequestEdges", testRedisRequestEdges},
+		{"TxLeftover", testRedisTxLeftover},
+		{"TxWrongType", testRedisTxWrongType},
+		{"TxConcurrentDelete", testRedisTxConcurrentDelete},
 	}
 	for _, b := range redisBackends {
 		t.Run(b.name, func(t *testing.T) {

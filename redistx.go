@@ -111,9 +111,14 @@ func (s *RedisStore) interrupted(ctx context.Context, key string) error {
 // withContextError adds the end of ctx to err, when ctx has ended and err
 // does not say so: a transaction that times out on a context deadline
 // reports only the connection's i/o timeout, where a single command reports
-// the deadline.
+// the deadline. The deadline counts as passed even before ctx's own timer
+// has fired, which may come a moment after the connection's.
 func withContextError(ctx context.Context, err error) error {
-	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+	ctxErr := ctx.Err()
+	if d, ok := ctx.Deadline(); ctxErr == nil && ok && !time.Now().Before(d) {
+		ctxErr = context.DeadlineExceeded
+	}
+	if ctxErr != nil && !errors.Is(err, ctxErr) {
 		return fmt.Errorf("%w: %w", err, ctxErr)
 	}
 	return err

@@ -1,5 +1,9 @@
 package sessions_test
 
+// The tests of the save of a change with no Incr, a transaction that writes
+// before it can see whether the record is there; TestRedisStore runs them on
+// a single server and on a Cluster.
+
 import (
 	"context"
 	"errors"
@@ -13,28 +17,6 @@ import (
 
 	"github.com/ginsessions/sessions"
 )
-
-// TestRedisSaveTx covers the save of a change with no Incr, a transaction
-// that writes before it can see whether the record is there, on a single
-// server and on a Cluster.
-func TestRedisSaveTx(t *testing.T) {
-	tests := []struct {
-		name string
-		run  func(t *testing.T, client func(t *testing.T) redis.UniversalClient)
-	}{
-		{"Leftover", testRedisTxLeftover},
-		{"WrongType", testRedisTxWrongType},
-		{"ConcurrentDelete", testRedisTxConcurrentDelete},
-	}
-	for _, b := range redisBackends {
-		t.Run(b.name, func(t *testing.T) {
-			client := b.start(t)
-			for _, tt := range tests {
-				t.Run(tt.name, func(t *testing.T) { tt.run(t, client) })
-			}
-		})
-	}
-}
 
 // setChange is an update with no Incr, which Save runs as a transaction.
 func setChange() sessions.Change {

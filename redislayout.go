@@ -2,6 +2,7 @@ package sessions
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -18,14 +19,15 @@ import (
 // Each session key is a field holding the value's JSON text. The store's own
 // fields are named "@" and one letter and hold integers, which a listpack
 // keeps in 1 to 9 bytes and the scripts compare as numbers. Times are Unix
-// milliseconds; only the creation time is absolute, the others are counted
-// from an earlier one, so that they stay small. A field that would hold 0 is
-// left out.
+// milliseconds. The creation and the last save are absolute, so that a save
+// can write every field without reading the record first (see saveTx); the
+// others are counted from the last save, so that they stay small. A field
+// that would hold 0, or @s equal to @c, is left out.
 const (
 	fieldUUID     = "@u" // the UUID's 16 bytes
 	fieldUUIDText = "@t" // instead of @u, a UUID that is not in canonical form
 	fieldCreated  = "@c" // when the session was first saved
-	fieldSaved    = "@s" // when it was last saved, after @c; absent: 0
+	fieldSaved    = "@s" // when it was last saved; absent: @c
 	fieldSeen     = "@l" // when it was last seen, after @s; absent: 0
 	fieldExpires  = "@x" // when it expires, after @s; the key's TTL follows it
 	fieldPolicy   = "@p" // the policy set by Session.SetExpiry, in nanoseconds; absent: 0
@@ -144,6 +146,12 @@ func decodeRedisRecord(fields map[string]string) (Record, error) {
 	return rec, err
 }
 
+// errSaveLeftover is what decodeRedisRecord says of a hash with an expiry but
+// no UUID and no creation time: what saveTx writes when the record was
+// deleted meanwhile, until it deletes that again. Load finds no record there
+// and reports no damage.
+var errSaveLeftover = errors.New("what a save left of a deleted record")
+
 // recordDecoder gathers the store's fields of one record.
 type recordDecoder struct {
 	principal, ip                      string
@@ -151,6 +159,7 @@ type recordDecoder struct {
 	uuid                               string
 	created, saved, seen, expires, pol int64
 	hasUUID, hasCreated, hasExpires    bool
+	hasSaved                           bool
 	err                                error
 }
 
@@ -181,7 +190,7 @@ func (d *recordDecoder) field(f, v string) {
 	case fieldCreated:
 		dst, d.hasCreated = &d.created, true
 	case fieldSaved:
-		dst = &d.saved
+		dst, d.hasSaved = &d.saved, true
 	case fieldSeen:
 		dst = &d.seen
 	case fieldExpires:
@@ -203,6 +212,9 @@ func (d *recordDecoder) record() (Record, error) {
 	if d.err != nil {
 		return Record{}, d.err
 	}
+	if d.hasExpires && !d.hasUUID && !d.hasCreated {
+		return Record{}, errSaveLeftover
+	}
 	var missing []string
 	for _, m := range []struct {
 		name string
@@ -215,7 +227,10 @@ func (d *recordDecoder) record() (Record, error) {
 	if len(missing) > 0 {
 		return Record{}, fmt.Errorf("field %s missing (a record of another layout?)", strings.Join(missing, ", "))
 	}
-	saved := d.created + d.saved
+	saved := d.created
+	if d.hasSaved {
+		saved = d.saved
+	}
 	return Record{
 		UUID:      d.uuid,
 		Created:   time.UnixMilli(d.created),

@@ -31,6 +31,7 @@ return 'OK'
 // back. A key that is not a hash, or fields that are not numbers, count as
 // missing: Load does not find such a record either. It leaves the record's
 // HMGET reply in b, and its creation and last save in created and saved.
+// It reads the same fields as saveTx, which does without a script.
 //
 //	ARGV[1]  now, in Unix milliseconds
 const luaLive = `
@@ -39,14 +40,14 @@ local b = redis.pcall('HMGET', key, '@c', '@s', '@x', '@l', '@p')
 if b.err then return 'INTERRUPTED' end
 local created, x = tonumber(b[1]), tonumber(b[3])
 if not created or not x then return 'INTERRUPTED' end
-local saved = created + (tonumber(b[2]) or 0)
+local saved = tonumber(b[2]) or created
 if saved + x <= tonumber(ARGV[1]) then return 'INTERRUPTED' end
 `
 
 // updateScript applies a Change to a live record atomically. Increments run
 // first, and a failed one puts back the fields incremented before it, so a
 // failure leaves the record as it was. Values and bookkeeping are then
-// written by one HSET, with the times turned into the layout's offsets.
+// written by one HSET, with the expiry turned into its offset from the save.
 //
 //	KEYS[1]  the session key
 //	ARGV     now and the PEXPIREAT time (Unix milliseconds), the number of
@@ -90,9 +91,7 @@ end
 if b[4] then redis.call('HDEL', key, '@l') end
 if b[5] and ARGV[setFirst + 4] ~= '@p' then redis.call('HDEL', key, '@p') end
 
-local newSaved = tonumber(ARGV[setFirst + 1])
-ARGV[setFirst + 1] = newSaved - created
-ARGV[setFirst + 3] = tonumber(ARGV[2]) - newSaved
+ARGV[setFirst + 3] = tonumber(ARGV[2]) - tonumber(ARGV[setFirst + 1])
 
 -- Keeps each command's argument count well below Lua's stack limit.
 local chunk = 1000

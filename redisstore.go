@@ -26,7 +26,7 @@ import (
 //	@u  the UUID, its 16 bytes (@t instead: a UUID not in the canonical
 //	    form of uuid.NewString, which Session.UUID has, kept as text)
 //	@c  when the session was first saved, in Unix milliseconds
-//	@s  when it was last saved: milliseconds after @c (absent: 0)
+//	@s  when it was last saved, in Unix milliseconds (absent: @c)
 //	@x  when it expires: milliseconds after the last save; the key's TTL
 //	    follows it
 //	@l  when it was last seen (Touch): milliseconds after the last save
@@ -34,7 +34,7 @@ import (
 //	@p  the policy set by Session.SetExpiry, in nanoseconds (absent: 0)
 //
 // so that a tutorial-sized session keeps to Redis's compact listpack encoding
-// and takes about 265 bytes of Redis's memory. Times are kept to the
+// and takes about 280 bytes of Redis's memory. Times are kept to the
 // millisecond: Created, Saved and LastSeen rounded down, Expires rounded up.
 // Records of the layout before this one (a single _session_meta field) load
 // as not found.
@@ -42,7 +42,10 @@ import (
 // A session lives in one key, hence in one hash slot, so every operation
 // works on a Cluster. Costs, in round trips: Load 1 (HGETALL), Save 1 (for a
 // new record a transaction, MULTI HSET HLEN PEXPIREAT EXEC, with no script;
-// otherwise a Lua script that applies the whole change atomically), Delete 1
+// for a change with no Incr, to a session bound to no user, a transaction
+// too, MULTI HMGET HDEL HSET PEXPIREAT EXEC, and one more, a DEL, in the rare
+// case that the record was deleted meanwhile; otherwise a Lua script that
+// applies the whole change atomically), Delete 1
 // (DEL), Touch 1 (a script that moves the expiry without rewriting values).
 // The scripts run by EVALSHA; after Redis starts or its script cache is
 // flushed, the first call of each script on each server costs one more round
@@ -152,6 +155,9 @@ func (s *RedisStore) Load(ctx context.Context, id string) (Record, bool, error) 
 		return Record{}, false, nil
 	}
 	rec, err := decodeRedisRecord(fields)
+	if errors.Is(err, errSaveLeftover) {
+		return Record{}, false, nil
+	}
 	if err != nil {
 		s.reportCorrupt(ctx, key, err)
 		return Record{}, false, nil
@@ -174,14 +180,18 @@ func (s *RedisStore) reportCorrupt(ctx context.Context, key string, err error) {
 }
 
 // Save implements Store in one round trip: a transaction for a new record
-// (see create), a run of updateScript for a change to a stored one; for a
-// logged-in session, a script that also keeps the user's index (saveUser).
+// (see create), a transaction for most changes to a stored one (see saveTx),
+// a run of updateScript for the others; for a logged-in session, a script
+// that also keeps the user's index (saveUser).
 func (s *RedisStore) Save(ctx context.Context, id string, ch Change) error {
 	if base, member, ok := s.userRecordKey(id); ok && ch.Principal != "" {
 		return s.saveUser(ctx, base, member, ch)
 	}
 	if ch.New {
 		return s.create(ctx, s.key(id), ch)
+	}
+	if txSaves(ch) {
+		return s.saveTx(ctx, s.key(id), ch)
 	}
 	reply, err := updateScript.run(ctx, s.client, updateArgs(s.key(id), ch)).Text()
 	if err != nil {
@@ -231,7 +241,7 @@ func newFields(ch Change) []any {
 	}
 	fields = append(fields, uuidName, uuidValue, fieldCreated, created, fieldExpires, expires-saved)
 	if saved != created {
-		fields = append(fields, fieldSaved, saved-created)
+		fields = append(fields, fieldSaved, saved)
 	}
 	if ch.Expiry != 0 {
 		fields = append(fields, fieldPolicy, int64(ch.Expiry))

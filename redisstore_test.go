@@ -41,6 +41,9 @@ func TestRedisStore(t *testing.T) {
 		{"Conformance", testRedisConformance},
 		{"Requests", testRedisRequests},
 		{"RequestEdges", testRedisRequestEdges},
+		{"TxLeftover", testRedisTxLeftover},
+		{"TxWrongType", testRedisTxWrongType},
+		{"TxConcurrentDelete", testRedisTxConcurrentDelete},
 	}
 	for _, b := range redisBackends {
 		t.Run(b.name, func(t *testing.T) {
@@ -59,6 +62,13 @@ func change(isNew bool) sessions.Change {
 	if isNew {
 		ch.UUID, ch.Created = "8c7f0a4e-5b8a-4c1e-9f44-3d2a1b0c9e8f", now
 	}
+	return ch
+}
+
+// incrChange is an update that increments, which Save runs as a script.
+func incrChange() sessions.Change {
+	ch := change(false)
+	ch.Incr = map[string]int64{"n": 1}
 	return ch
 }
 
@@ -91,6 +101,7 @@ func testRedisRoundTrips(t *testing.T, client func(t *testing.T) redis.Universal
 	// cache on the node that holds id.
 	mustNot(t, store.Save(ctx, id, change(true)), "warm-up save")
 	mustNot(t, store.Save(ctx, id, change(false)), "warm-up update")
+	mustNot(t, store.Save(ctx, id, incrChange()), "warm-up increment")
 	mustNot(t, store.Delete(ctx, id), "warm-up delete")
 	mustNot(t, store.Touch(ctx, id, time.Now(), time.Now().Add(time.Hour)), "warm-up touch")
 	rt.take()
@@ -112,6 +123,12 @@ func testRedisRoundTrips(t *testing.T, client func(t *testing.T) redis.Universal
 			}
 			return err
 		}, "HGETALL"},
+		{"Save update with set and delete", func() error {
+			ch := change(false)
+			ch.Set = map[string]string{"a": `"z"`}
+			ch.Delete = []string{"b"}
+			return store.Save(ctx, id, ch)
+		}, txSave},
 		{"Save update with set, delete and incr", func() error {
 			ch := change(false)
 			ch.Set = map[string]string{"a": `"y"`}
@@ -149,7 +166,7 @@ func testRedisScriptFlush(t *testing.T, client func(t *testing.T) redis.Universa
 
 	rt := countRoundTrips(rdb)
 	for _, want := range [][]string{{"EVALSHA", "EVAL"}, {"EVALSHA"}} {
-		mustNot(t, store.Save(ctx, id, change(false)), "save")
+		mustNot(t, store.Save(ctx, id, incrChange()), "save")
 		if trips := rt.take(); !slices.Equal(trips, want) {
 			t.Errorf("save after SCRIPT FLUSH: round trips %v, want %v", trips, want)
 		}
@@ -247,7 +264,7 @@ func testRedisLayout(t *testing.T, client func(t *testing.T) redis.UniversalClie
 	uuidBytes := "\x8c\x7f\x0a\x4e\x5b\x8a\x4c\x1e\x9f\x44\x3d\x2a\x1b\x0c\x9e\x8f"
 	want := map[string]string{
 		"user": `{"name":"Ada"}`, "@@at": `"home"`, "": "0",
-		"@u": uuidBytes, "@c": ms(ch.Created), "@s": "2000", "@x": "3600000", "@p": "1800000000000",
+		"@u": uuidBytes, "@c": ms(ch.Created), "@s": ms(base), "@x": "3600000", "@p": "1800000000000",
 	}
 	check := func(when string) {
 		t.Helper()
@@ -260,7 +277,7 @@ func testRedisLayout(t *testing.T, client func(t *testing.T) redis.UniversalClie
 	// An update rewrites @s and @x, and the policy.
 	upd := sessions.Change{Saved: base.Add(3 * time.Second), Expires: base.Add(2*time.Hour + 500*time.Microsecond), Expiry: -1}
 	mustNot(t, store.Save(ctx, id, upd), "save update")
-	want["@s"], want["@x"], want["@p"] = "5000", "7197001", "-1"
+	want["@s"], want["@x"], want["@p"] = ms(base.Add(3*time.Second)), "7197001", "-1"
 	check("after an update")
 
 	// A touch writes @l and @x only.
@@ -271,12 +288,21 @@ func testRedisLayout(t *testing.T, client func(t *testing.T) redis.UniversalClie
 		t.Errorf("after a touch: Load = LastSeen %v, %v; want %v", rec.LastSeen, err, base.Add(4*time.Second))
 	}
 
+	// An Incr runs the script, which writes the same fields, and a save is
+	// a sighting there too: @l goes.
+	inc := sessions.Change{Saved: base.Add(4500 * time.Millisecond), Expires: base.Add(2 * time.Hour), Expiry: -1, Incr: map[string]int64{"": 2}}
+	mustNot(t, store.Save(ctx, id, inc), "save an increment")
+	delete(want, "@l")
+	want["@s"], want["@x"], want[""] = ms(inc.Saved), "7195500", "2"
+	check("after an increment")
+
 	// A save is a sighting: @l goes, and so does a policy of 0.
+	mustNot(t, store.Touch(ctx, id, base.Add(4600*time.Millisecond), base.Add(3*time.Hour)), "touch")
 	upd = sessions.Change{Saved: base.Add(5 * time.Second), Expires: base.Add(4 * time.Hour)}
 	mustNot(t, store.Save(ctx, id, upd), "save update")
 	delete(want, "@l")
 	delete(want, "@p")
-	want["@s"], want["@x"] = "7000", "14395000"
+	want["@s"], want["@x"] = ms(base.Add(5*time.Second)), "14395000"
 	check("after an update with the default policy")
 
 	// A store field this version does not know, as a later one may add, is
@@ -286,7 +312,7 @@ func testRedisLayout(t *testing.T, client func(t *testing.T) redis.UniversalClie
 	if err != nil || !found {
 		t.Fatalf("Load = found %v, %v", found, err)
 	}
-	if wantValues := map[string]string{"user": `{"name":"Ada"}`, "@at": `"home"`, "": "0"}; !maps.Equal(rec.Values, wantValues) {
+	if wantValues := map[string]string{"user": `{"name":"Ada"}`, "@at": `"home"`, "": "2"}; !maps.Equal(rec.Values, wantValues) {
 		t.Errorf("Values = %v, want %v", rec.Values, wantValues)
 	}
 	// Past hash-max-listpack-value (64 bytes), Redis falls back to its
@@ -417,30 +443,42 @@ func testRedisNoResurrection(t *testing.T, client func(t *testing.T) redis.Unive
 			mustNot(t, rdb.Persist(ctx, key).Err(), "PERSIST")
 		}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			id := newID(t)
-			tt.setup(id)
-			key := sessions.RedisKey(prefix, id)
-			before := rdb.HGetAll(ctx, key).Val()
+	// A save with an Incr runs the script, which leaves the dead record as
+	// it is; one without, the transaction, which deletes what is left.
+	saves := []struct {
+		name    string
+		incr    bool
+		deletes bool
+	}{{"script", true, false}, {"transaction", false, true}}
+	for _, sv := range saves {
+		for _, tt := range tests {
+			t.Run(sv.name+"/"+tt.name, func(t *testing.T) {
+				id := newID(t)
+				tt.setup(id)
+				key := sessions.RedisKey(prefix, id)
+				before := rdb.HGetAll(ctx, key).Val()
 
-			if _, found, err := store.Load(ctx, id); found || err != nil {
-				t.Errorf("Load = found %v, %v; want not found", found, err)
-			}
-			ch := change(false)
-			ch.Set = map[string]string{"a": "1"}
-			ch.Incr = map[string]int64{"n": 1}
-			if err := store.Save(ctx, id, ch); !errors.Is(err, sessions.ErrInterrupted) {
-				t.Errorf("Save without New = %v, want ErrInterrupted", err)
-			}
-			mustNot(t, store.Touch(ctx, id, time.Now(), time.Now().Add(time.Hour)), "touch")
-			if after := rdb.HGetAll(ctx, key).Val(); !maps.Equal(before, after) {
-				t.Errorf("record changed from %v to %v", before, after)
-			}
-			if _, found, _ := store.Load(ctx, id); found {
-				t.Error("Save or Touch brought the record back")
-			}
-		})
+				if _, found, err := store.Load(ctx, id); found || err != nil {
+					t.Errorf("Load = found %v, %v; want not found", found, err)
+				}
+				ch := change(false)
+				ch.Set = map[string]string{"a": "1"}
+				if sv.incr {
+					ch.Incr = map[string]int64{"n": 1}
+				}
+				if err := store.Save(ctx, id, ch); !errors.Is(err, sessions.ErrInterrupted) {
+					t.Errorf("Save without New = %v, want ErrInterrupted", err)
+				}
+				mustNot(t, store.Touch(ctx, id, time.Now(), time.Now().Add(time.Hour)), "touch")
+				after := rdb.HGetAll(ctx, key).Val()
+				if !maps.Equal(before, after) && !(sv.deletes && len(after) == 0) {
+					t.Errorf("record changed from %v to %v", before, after)
+				}
+				if _, found, _ := store.Load(ctx, id); found {
+					t.Error("Save or Touch brought the record back")
+				}
+			})
+		}
 	}
 }
 

@@ -94,7 +94,7 @@ local function live(idx, principal, now)
   for _, m in ipairs(redis.call('HKEYS', idx)) do
     local v = redis.pcall('HMGET', base .. m, unpack(fields))
     local c, x = tonumber(v[2]), tonumber(v[5])
-    if v.err or v[1] ~= principal or not c or not x or c + (tonumber(v[3]) or 0) + x <= now then
+    if v.err or v[1] ~= principal or not c or not x or (tonumber(v[3]) or c) + x <= now then
       redis.call('HDEL', idx, m)
     else
       out[#out + 1] = {m, v}
@@ -146,7 +146,7 @@ local picked = {}
 for _, r in ipairs(records) do
   local v = r[2]
   if (ARGV[3] == '' or uuidIs(v, ARGV[3], ARGV[4])) and (ARGV[5] == '' or not uuidIs(v, ARGV[5], ARGV[6])) then
-    local saved = tonumber(v[2]) + (tonumber(v[3]) or 0)
+    local saved = tonumber(v[3]) or tonumber(v[2])
     picked[#picked + 1] = {m = r[1], seen = saved + (tonumber(v[4]) or 0), created = tonumber(v[2]), uuid = v[7] or v[8] or ''}
   end
 end

@@ -1,0 +1,72 @@
+package pgstore
+
+// statements are the SQL texts of the store's operations on one table, each
+// one statement, so each operation is one round trip.
+type statements struct {
+	load, insert, update, touch, remove string
+}
+
+func newStatements(t table) statements {
+	q := t.quoted()
+	return statements{
+		// $1 id, $2 now.
+		load: `SELECT data, uuid, created, saved, last_seen, expires, expiry_ns FROM ` + q + `
+WHERE id = $1 AND expires > $2`,
+
+		// A new session replaces any row under its id, in one statement
+		// that cannot race with another insert of the same id.
+		// $1 id, $2 data, $3 uuid, $4 created, $5 saved, $6 expires, $7 expiry_ns.
+		insert: `INSERT INTO ` + q + ` AS s (id, data, uuid, created, saved, last_seen, expires, expiry_ns)
+VALUES ($1, $2, $3, $4, $5, $5, $6, $7)
+ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data, uuid = EXCLUDED.uuid,
+	created = EXCLUDED.created, saved = EXCLUDED.saved, last_seen = EXCLUDED.last_seen,
+	expires = EXCLUDED.expires, expiry_ns = EXCLUDED.expiry_ns,
+	principal = DEFAULT, ip = DEFAULT, user_agent = DEFAULT`,
+
+		// An update applies the delta to the row as it is when the UPDATE
+		// gets to it: PostgreSQL re-reads a row that a concurrent save
+		// changed meanwhile, so no change is lost. Increments are computed
+		// here, and only when every one of them lands on an integer (or an
+		// absent key) within bigint's range is anything written; otherwise
+		// the final SELECT names the keys that are in the way. A row that
+		// is missing, expired or not an object is not updated: the caller
+		// reports that as ErrInterrupted.
+		//
+		// $1 id, $2 keys to delete, $3 values to set (an object), $4 keys to
+		// increment, $5 their deltas, $6 saved, $7 expires, $8 expiry_ns,
+		// $9 now.
+		update: `WITH saved AS (
+	UPDATE ` + q + ` AS s SET
+		data = (s.data - $2::text[]) || $3::jsonb || coalesce((
+			SELECT jsonb_object_agg(i.key, (coalesce(s.data->>i.key, '0')::numeric + i.delta)::bigint)
+			FROM unnest($4::text[], $5::bigint[]) AS i(key, delta)), '{}'),
+		saved = $6, last_seen = $6, expires = $7, expiry_ns = $8
+	WHERE s.id = $1 AND s.expires > $9 AND jsonb_typeof(s.data) = 'object'
+		AND NOT EXISTS (SELECT FROM unnest($4::text[], $5::bigint[]) AS i(key, delta)
+			WHERE NOT ` + incrementable("s.data->i.key", "i.delta") + `)
+	RETURNING 1
+)
+SELECT EXISTS (SELECT FROM saved), CASE WHEN EXISTS (SELECT FROM saved) THEN NULL ELSE (
+	SELECT array_agg(i.key ORDER BY i.key)
+	FROM ` + q + ` AS s, unnest($4::text[], $5::bigint[]) AS i(key, delta)
+	WHERE s.id = $1 AND s.expires > $9 AND NOT ` + incrementable("s.data->i.key", "i.delta") + `
+) END`,
+
+		// $1 id, $2 expires, $3 now.
+		touch: `UPDATE ` + q + ` SET expires = $2 WHERE id = $1 AND expires > $3`,
+
+		// $1 id.
+		remove: `DELETE FROM ` + q + ` WHERE id = $1`,
+	}
+}
+
+// incrementable is SQL that holds when adding delta to the JSON value v
+// gives an integer in bigint's range. An absent key (SQL NULL) counts as 0.
+// CASE, unlike AND, fixes the order of evaluation, so a string is never
+// cast to a number.
+func incrementable(v, delta string) string {
+	return `(CASE WHEN ` + v + ` IS NULL THEN true
+		WHEN jsonb_typeof(` + v + `) <> 'number' THEN false
+		ELSE (` + v + `)::numeric = trunc((` + v + `)::numeric)
+			AND (` + v + `)::numeric + ` + delta + ` BETWEEN -9223372036854775808 AND 9223372036854775807 END)`
+}

@@ -37,10 +37,6 @@ func (s *Store) cleanEvery(ctx context.Context) {
 // process holds it, that process is cleaning, and this one stops. Rows that
 // a request holds are skipped rather than waited for.
 func (s *Store) clean(ctx context.Context) (int64, error) {
-	q := s.table.quoted()
-	deleteBatch := `DELETE FROM ` + q + ` WHERE id IN (
-	SELECT id FROM ` + q + ` WHERE expires <= $1 ORDER BY expires LIMIT $2 FOR UPDATE SKIP LOCKED
-) AND expires <= $1`
 	lockKey := s.table.lockKey("cleaner")
 	var total int64
 	for range maxBatchesPerRun {
@@ -50,7 +46,7 @@ func (s *Store) clean(ctx context.Context) (int64, error) {
 			if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))`, lockKey).Scan(&locked); err != nil || !locked {
 				return err
 			}
-			tag, err := tx.Exec(ctx, deleteBatch, time.Now(), s.batch)
+			tag, err := tx.Exec(ctx, s.sql.cleanBatch, time.Now(), s.batch)
 			deleted = tag.RowsAffected()
 			return err
 		})

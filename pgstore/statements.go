@@ -3,7 +3,7 @@ package pgstore
 // statements are the SQL texts of the store's operations on one table, each
 // one statement, so each operation is one round trip.
 type statements struct {
-	load, insert, update, touch, remove string
+	load, insert, update, touch, remove, cleanBatch string
 }
 
 func newStatements(t table) statements {
@@ -57,6 +57,15 @@ SELECT EXISTS (SELECT FROM saved), CASE WHEN EXISTS (SELECT FROM saved) THEN NUL
 
 		// $1 id.
 		remove: `DELETE FROM ` + q + ` WHERE id = $1`,
+
+		// Up to $2 expired rows, oldest first, by the index on expires;
+		// rows that a request holds are skipped, not waited for. A row
+		// whose expiry moved since the statement began is no longer
+		// expired when its lock is taken, and stays.
+		// $1 now, $2 the batch size.
+		cleanBatch: `DELETE FROM ` + q + ` WHERE id IN (
+	SELECT id FROM ` + q + ` WHERE expires <= $1 ORDER BY expires LIMIT $2 FOR UPDATE SKIP LOCKED
+) AND expires <= $1`,
 	}
 }
 

@@ -1,13 +1,14 @@
 # The whole test suite runs against real services: `make test` installs
-# redis-server from Debian's packages when it is missing.
+# redis-server and PostgreSQL from Debian's packages when they are missing.
 SHELL := /bin/bash
 GO ?= go
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: test vet redis-server
+.PHONY: test vet redis-server postgresql
 
-test: vet redis-server
+test: vet redis-server postgresql
 	$(GO) test -race -count=1 ./...
+	cd pgstore && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 	cd benchmarks && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 vet:
@@ -19,6 +20,12 @@ vet:
 redis-server:
 	@command -v redis-server >/dev/null && command -v redis-cli >/dev/null || \
 		{ $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }
+
+# PostgreSQL's initdb and pg_ctl, for the throwaway servers of the pgstore
+# tests (internal/pgtest finds them in PATH or in /usr/lib/postgresql/*/bin).
+postgresql:
+	@command -v initdb >/dev/null && command -v pg_ctl >/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
 
 .PHONY: e2e chromium
 

@@ -58,10 +58,12 @@ func (c *countedConn) Read(p []byte) (int, error) {
 func (c *countedConn) NetConn() net.Conn { return c.Conn }
 
 // redisEnv is one system's view of the shared Redis server: its clients dial
-// through w, and commands reads the server's own tally.
+// through w, and commands reads the server's own tally. For a PostgreSQL
+// system it holds pg, the counter its pool dials through, instead.
 type redisEnv struct {
 	addr string
 	w    wire
+	pg   *pgWire
 }
 
 func newRedisEnv(tb testing.TB) *redisEnv {
@@ -117,12 +119,16 @@ const poolSize = 10
 type tally struct {
 	trips, commands int64
 	usec            int64 // the server's time running commands, in µs
+	statements      int64 // PostgreSQL statements
 }
 
 // snapshot reads the counters; on a nil env (a memory store) it reads zero.
 func (e *redisEnv) snapshot(tb testing.TB) tally {
 	if e == nil {
 		return tally{}
+	}
+	if e.pg != nil {
+		return tally{trips: e.pg.trips.Load(), statements: e.pg.statements.Load()}
 	}
 	t := serverStats(tb, e.addr)
 	t.trips = e.w.trips.Load()
@@ -194,6 +200,10 @@ func report(b *testing.B, sys system, res result) {
 	n := float64(res.n)
 	if res.hasCPU {
 		b.ReportMetric(float64(res.cpu.Microseconds())/n, "cpu-µs/op")
+	}
+	if sys.postgres {
+		b.ReportMetric(float64(res.redis.trips)/n, "rtt/op")
+		b.ReportMetric(float64(res.redis.statements)/n, "stmts/op")
 	}
 	if !sys.redis {
 		return

@@ -263,5 +263,6 @@ func verifyCounts(tb testing.TB, sys system, h http.Handler, reqs []*http.Reques
 }
 
 func (t tally) minus(u tally) tally {
-	return tally{trips: t.trips - u.trips, commands: t.commands - u.commands, usec: t.usec - u.usec}
+	return tally{trips: t.trips - u.trips, commands: t.commands - u.commands, usec: t.usec - u.usec,
+		statements: t.statements - u.statements}
 }

@@ -46,7 +46,8 @@ func (s *Store) reportCorrupt(ctx context.Context, id string, err error) {
 
 // Save implements sessions.Store with one statement: an INSERT that
 // replaces any row under id for a new record, otherwise an UPDATE that
-// applies the change to the row as it is (see statements.update).
+// applies the change to the row as it is (see statements.update and
+// statements.increment).
 func (s *Store) Save(ctx context.Context, id string, ch sessions.Change) error {
 	if err := checkText(ch); err != nil {
 		return err
@@ -58,21 +59,39 @@ func (s *Store) Save(ctx context.Context, id string, ch sessions.Change) error {
 	if err != nil {
 		return err
 	}
-	incrKeys := make([]string, 0, len(ch.Incr))
-	deltas := make([]int64, 0, len(ch.Incr))
-	for k, d := range ch.Incr {
-		incrKeys = append(incrKeys, k)
-		deltas = append(deltas, d)
-	}
 	deleted := ch.Delete
 	if deleted == nil {
 		deleted = []string{} // NULL would make the whole data NULL
+	}
+	if len(ch.Incr) > 0 {
+		return s.increment(ctx, id, ch, deleted, set)
+	}
+	tag, err := s.pool.Exec(ctx, s.sql.update, id, deleted, set, ch.Saved, ch.Expires, int64(ch.Expiry), time.Now())
+	if err != nil {
+		return storeError("save", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return errInterrupted
+	}
+	return nil
+}
+
+// errInterrupted is Save's answer for a record that is gone.
+var errInterrupted = fmt.Errorf("sessions: postgres save: %w", sessions.ErrInterrupted)
+
+// increment saves a change that has increments: see statements.increment.
+func (s *Store) increment(ctx context.Context, id string, ch sessions.Change, deleted []string, set string) error {
+	keys := make([]string, 0, len(ch.Incr))
+	deltas := make([]int64, 0, len(ch.Incr))
+	for k, d := range ch.Incr {
+		keys = append(keys, k)
+		deltas = append(deltas, d)
 	}
 	var (
 		saved bool
 		bad   []string
 	)
-	err = s.pool.QueryRow(ctx, s.sql.update, id, deleted, set, incrKeys, deltas,
+	err := s.pool.QueryRow(ctx, s.sql.increment, id, deleted, set, keys, deltas,
 		ch.Saved, ch.Expires, int64(ch.Expiry), time.Now()).Scan(&saved, &bad)
 	switch {
 	case err != nil:
@@ -83,7 +102,7 @@ func (s *Store) Save(ctx context.Context, id string, ch sessions.Change) error {
 		return fmt.Errorf("sessions: postgres save: incrementing %s: the value is not an integer, or the sum is outside the int64 range: %w",
 			quoteAll(bad), sessions.ErrNotInteger)
 	}
-	return fmt.Errorf("sessions: postgres save: %w", sessions.ErrInterrupted)
+	return errInterrupted
 }
 
 // insert creates the record, its increments starting from 0.

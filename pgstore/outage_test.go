@@ -11,6 +11,9 @@ import (
 	"github.com/ginsessions/sessions/internal/pgtest"
 	"github.com/ginsessions/sessions/pgstore"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // recoverWithin bounds how many requests may fail after the server is back
@@ -73,30 +76,66 @@ func TestOutage(t *testing.T) {
 
 // TestTimeoutIsUnavailable holds a session's row locked so that the
 // counter's UPDATE waits: when the request's deadline passes, the answer is
-// 503, and the session is as it was.
+// 503. With pgx's default, the connection is dropped but the server goes on
+// waiting, and may save the change once the row is free; with a pool that
+// sends PostgreSQL a cancel request, as the README advises, the statement is
+// cancelled and the session stays as it was.
 func TestTimeoutIsUnavailable(t *testing.T) {
-	store, pool, table := newStore(t)
-	h := engine(store)
-	cookie := sessionCookie(t, get(h, "/counter", nil))
+	tests := []struct {
+		name      string
+		configure func(*pgxpool.Config)
+		unchanged bool
+	}{
+		{"pgx default", func(*pgxpool.Config) {}, false},
+		{"cancel request", cancelOnTimeout, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := pgxpool.ParseConfig(needServer(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.configure(cfg)
+			pool, err := pgxpool.NewWithConfig(testCtx(t), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(pool.Close) // after the table is dropped
+			store, _, table := newStoreOn(t, pool)
+			h := engine(store)
+			cookie := sessionCookie(t, get(h, "/counter", nil))
 
-	tx, err := pool.Begin(testCtx(t))
-	if err != nil {
-		t.Fatal(err)
+			tx, err := pool.Begin(testCtx(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback(context.Background())
+			if _, err := tx.Exec(testCtx(t), "SELECT FROM "+pgx.Identifier{table}.Sanitize()+" WHERE id = $1 FOR UPDATE", rowID(cookie)); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			if w := getCtx(ctx, h, "/counter", cookie); w.Code != http.StatusServiceUnavailable {
+				t.Fatalf("counter behind a locked row: %d %q, want 503", w.Code, w.Body.String())
+			}
+			if err := tx.Rollback(testCtx(t)); err != nil {
+				t.Fatal(err)
+			}
+			if !tt.unchanged {
+				return
+			}
+			if w := get(h, "/counter", cookie); w.Body.String() != "2" {
+				t.Fatalf("counter once the row is free: %d %q, want 2", w.Code, w.Body.String())
+			}
+		})
 	}
-	defer tx.Rollback(context.Background())
-	if _, err := tx.Exec(testCtx(t), "SELECT FROM "+pgx.Identifier{table}.Sanitize()+" WHERE id = $1 FOR UPDATE", rowID(cookie)); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	if w := getCtx(ctx, h, "/counter", cookie); w.Code != http.StatusServiceUnavailable {
-		t.Fatalf("counter behind a locked row: %d %q, want 503", w.Code, w.Body.String())
-	}
-	if err := tx.Rollback(testCtx(t)); err != nil {
-		t.Fatal(err)
-	}
-	if w := get(h, "/counter", cookie); w.Body.String() != "2" {
-		t.Fatalf("counter once the row is free: %d %q, want 2", w.Code, w.Body.String())
+}
+
+// cancelOnTimeout makes the pool cancel a statement on the server when its
+// context ends, as the README advises.
+func cancelOnTimeout(cfg *pgxpool.Config) {
+	cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: time.Second}
 	}
 }
 

@@ -3,7 +3,7 @@ package pgstore
 // statements are the SQL texts of the store's operations on one table, each
 // one statement, so each operation is one round trip.
 type statements struct {
-	load, insert, update, touch, remove, cleanBatch string
+	load, insert, update, increment, touch, remove, cleanBatch string
 }
 
 func newStatements(t table) statements {
@@ -25,17 +25,25 @@ ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data, uuid = EXCLUDED.uuid,
 
 		// An update applies the delta to the row as it is when the UPDATE
 		// gets to it: PostgreSQL re-reads a row that a concurrent save
-		// changed meanwhile, so no change is lost. Increments are computed
+		// changed meanwhile, so no change is lost. A row that is missing,
+		// expired or not an object is not updated: the caller reports that
+		// as ErrInterrupted.
+		// $1 id, $2 keys to delete, $3 values to set (an object), $4 saved,
+		// $5 expires, $6 expiry_ns, $7 now.
+		update: `UPDATE ` + q + ` AS s SET data = (s.data - $2::text[]) || $3::jsonb,
+	saved = $4, last_seen = $4, expires = $5, expiry_ns = $6
+WHERE s.id = $1 AND s.expires > $7 AND jsonb_typeof(s.data) = 'object'`,
+
+		// An update with increments, likewise. They are computed
 		// here, and only when every one of them lands on an integer (or an
 		// absent key) within bigint's range is anything written; otherwise
-		// the final SELECT names the keys that are in the way. A row that
-		// is missing, expired or not an object is not updated: the caller
-		// reports that as ErrInterrupted.
+		// the final SELECT names the keys that are in the way. It is a
+		// statement of its own because it costs PostgreSQL more to plan.
 		//
 		// $1 id, $2 keys to delete, $3 values to set (an object), $4 keys to
 		// increment, $5 their deltas, $6 saved, $7 expires, $8 expiry_ns,
 		// $9 now.
-		update: `WITH saved AS (
+		increment: `WITH saved AS (
 	UPDATE ` + q + ` AS s SET
 		data = (s.data - $2::text[]) || $3::jsonb || coalesce((
 			SELECT jsonb_object_agg(i.key, (coalesce(s.data->>i.key, '0')::numeric + i.delta)::bigint)

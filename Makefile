@@ -41,5 +41,5 @@ chromium:
 .PHONY: bench
 
 # Side by side with gin-contrib/sessions and scs; see benchmarks/README.md.
-bench: redis-server
+bench: redis-server postgresql
 	cd benchmarks && ./run.sh

@@ -18,6 +18,7 @@ BenchmarkCounter/scs-memory-2   	   17205	     21000 ns/op	   13314 B/op	     26
 BenchmarkCounter/ours-memory-2  	   17205	      5000 ns/op	     500 B/op	      20 allocs/op
 BenchmarkRead/bare-2            	  900000	      1500 ns/op	    1360 B/op	      10 allocs/op
 BenchmarkRead/scs-redis-2       	   10000	    102253 ns/op	         1.000 cmds/op	         1.000 rtt/op	   10904 B/op	     218 allocs/op
+BenchmarkRead/ours-postgres-2   	   10000	     90000 ns/op	         1.000 rtt/op	         1.000 stmts/op	    4604 B/op	      50 allocs/op
 BenchmarkMemoryStore/1000000-2  	       1	 900000000 ns/op	       250.0 B/session
 --- some log line
 PASS
@@ -49,7 +50,7 @@ func TestParseMedians(t *testing.T) {
 			t.Errorf("%s %s: %d samples, want %d", tt.name, tt.unit, n, tt.samples)
 		}
 	}
-	if got, want := strings.Join(res.names, ","), "Counter/bare,Counter/scs-memory,Counter/ours-memory,Read/bare,Read/scs-redis,MemoryStore/1000000"; got != want {
+	if got, want := strings.Join(res.names, ","), "Counter/bare,Counter/scs-memory,Counter/ours-memory,Read/bare,Read/scs-redis,Read/ours-postgres,MemoryStore/1000000"; got != want {
 		t.Errorf("names %s, want %s", got, want)
 	}
 }
@@ -80,6 +81,8 @@ func TestTablesAndTargets(t *testing.T) {
 		"| Read, redis: 1 round trip | — | not measured |",
 		"| ours-memory | 5.00 µs (2.50×) |",
 		"| Read | 1 (1) |",
+		"PostgreSQL statements (round trips) per request",
+		"| workload | ours-postgres |",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())

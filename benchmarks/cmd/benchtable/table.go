@@ -9,7 +9,7 @@ import (
 )
 
 // unitOrder is the column order; units not listed follow, sorted.
-var unitOrder = []string{"ns/op", "cpu-µs/op", "B/op", "allocs/op", "rtt/op", "cmds/op", "cmd-µs/op"}
+var unitOrder = []string{"ns/op", "cpu-µs/op", "B/op", "allocs/op", "stmts/op", "rtt/op", "cmds/op", "cmd-µs/op"}
 
 // group is the benchmarks under one top-level name, e.g. "Counter".
 type group struct {

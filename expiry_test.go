@@ -192,6 +192,44 @@ func TestIdleTimeout(t *testing.T) {
 	}
 }
 
+// TestShortenedIdleTimeout restarts the site with a shorter idle timeout:
+// the sessions already stored obey it at once, counted from when each was
+// last seen (saved or touched), not from its last save.
+func TestShortenedIdleTimeout(t *testing.T) {
+	type step struct {
+		after time.Duration // since the previous step
+		short bool          // served by the restarted site
+		want  string
+	}
+	for _, tc := range []struct {
+		name  string
+		steps []step
+	}{
+		{"saved, then idle longer than the new timeout", []step{{11 * time.Minute, true, "<none>"}}},
+		{"seen recently, saved long ago", []step{
+			{30 * time.Minute, false, "1"}, {8 * time.Minute, true, "1"}, {9 * time.Minute, true, "1"}, {11 * time.Minute, true, "<none>"},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, clk, withClock := clockedStore(t)
+			long := newEngine(st, []sessions.Option{withClock, sessions.WithIdleTimeout(time.Hour)}, kvRoutes)
+			short := newEngine(st, []sessions.Option{withClock, sessions.WithIdleTimeout(10 * time.Minute)}, kvRoutes)
+			cl := newClient(t, long)
+			cl.get("/set?k=a&v=1")
+			for i, step := range tc.steps {
+				clk.advance(step.after)
+				cl.h = long
+				if step.short {
+					cl.h = short
+				}
+				if got := cl.get("/get?k=a").Body.String(); got != step.want {
+					t.Fatalf("step %d (%v later, short timeout %v): %q, want %q", i, step.after, step.short, got, step.want)
+				}
+			}
+		})
+	}
+}
+
 func TestAbsoluteTimeout(t *testing.T) {
 	st, clk, withClock := clockedStore(t)
 	r := newEngine(st, []sessions.Option{withClock, sessions.WithAbsoluteTimeout(time.Hour), sessions.WithSaveEveryRequest(true)}, kvRoutes)

@@ -121,9 +121,9 @@ func (s *countingStore) Delete(ctx context.Context, id string) error {
 	return s.Store.Delete(ctx, id)
 }
 
-func (s *countingStore) Touch(ctx context.Context, id string, expires time.Time) error {
+func (s *countingStore) Touch(ctx context.Context, id string, seen, expires time.Time) error {
 	s.note(id, &s.touch)
-	return s.Store.Touch(ctx, id, expires)
+	return s.Store.Touch(ctx, id, seen, expires)
 }
 
 // calls returns the number of calls of each kind so far.

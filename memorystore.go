@@ -169,6 +169,7 @@ func (s *MemoryStore) save(key [32]byte, id string, ch Change) error {
 		r.created = ch.Created.UnixNano()
 	}
 	r.saved = ch.Saved.UnixNano()
+	r.seen = r.saved
 	sh.setExpires(r, ch.Expires.UnixNano())
 	return nil
 }
@@ -206,7 +207,7 @@ func (s *MemoryStore) Delete(_ context.Context, id string) error {
 }
 
 // Touch implements Store.
-func (s *MemoryStore) Touch(_ context.Context, id string, expires time.Time) error {
+func (s *MemoryStore) Touch(_ context.Context, id string, seen, expires time.Time) error {
 	key, ok := parseID(id)
 	if !ok {
 		return nil
@@ -214,6 +215,7 @@ func (s *MemoryStore) Touch(_ context.Context, id string, expires time.Time) err
 	sh := s.shard(key)
 	sh.mu.Lock()
 	if r := sh.items[key]; r != nil && r.expires > s.now().UnixNano() {
+		r.seen = seen.UnixNano()
 		sh.setExpires(r, expires.UnixNano())
 	}
 	sh.mu.Unlock()
@@ -362,6 +364,7 @@ type memoryRecord struct {
 	data    string // the UUID, the expiry policy and the values: see applyChange
 	created int64  // Unix nanoseconds
 	saved   int64
+	seen    int64
 	expires int64
 	index   int // position in the shard's heap, -1 when not in it
 }
@@ -371,12 +374,13 @@ type memoryRecord struct {
 func (r *memoryRecord) record() Record {
 	uuid, expiry, rest := splitData(r.data)
 	return Record{
-		Values:  decodeValues(rest),
-		UUID:    uuid,
-		Created: time.Unix(0, r.created),
-		Saved:   time.Unix(0, r.saved),
-		Expires: time.Unix(0, r.expires),
-		Expiry:  time.Duration(expiry),
+		Values:   decodeValues(rest),
+		UUID:     uuid,
+		Created:  time.Unix(0, r.created),
+		Saved:    time.Unix(0, r.saved),
+		LastSeen: time.Unix(0, r.seen),
+		Expires:  time.Unix(0, r.expires),
+		Expiry:   time.Duration(expiry),
 	}
 }
 

@@ -141,8 +141,10 @@ func WithSaveEveryRequest(on bool) Option {
 
 // WithIdleTimeout ends a session after d without a request that accesses
 // it; default 0, off. Each request that reads the session refreshes the
-// timeout with one cheap store call that does not rewrite the data. A
-// negative d panics.
+// timeout with one cheap store call that does not rewrite the data. The
+// timeout counts from the record's LastSeen, so a timeout shortened at a
+// restart applies at once to the sessions already stored. A negative d
+// panics.
 func WithIdleTimeout(d time.Duration) Option {
 	if d < 0 {
 		panic(fmt.Sprintf("sessions: WithIdleTimeout(%v): use 0 to turn it off", d))
@@ -375,7 +377,7 @@ func (s *Session) persist(commit bool) error {
 		s.persisted = true
 	}
 	s.token, s.id, s.exists, s.cycled = token, id, true, false
-	s.rec.UUID, s.rec.Created, s.rec.Saved, s.rec.Expires, s.rec.Expiry = ch.UUID, ch.Created, now, ch.Expires, s.expiry
+	s.rec.UUID, s.rec.Created, s.rec.Saved, s.rec.LastSeen, s.rec.Expires, s.rec.Expiry = ch.UUID, ch.Created, now, now, ch.Expires, s.expiry
 	s.pending, s.expireCookie = false, false
 	if !m.browserClose(s.expiry) {
 		// A persistent cookie's Max-Age restarts with every save.
@@ -438,12 +440,13 @@ func (s *Session) deleteOld() error {
 // touch refreshes the idle timeout without rewriting the data.
 func (s *Session) touch() error {
 	m := s.mw
-	expires := m.deadline(m.now(), s.rec.Saved, s.rec.Created, s.expiry)
-	if err := m.store.Touch(s.ctx, s.id, expires); err != nil {
+	now := m.now()
+	expires := m.deadline(now, s.rec.Saved, s.rec.Created, s.expiry)
+	if err := m.store.Touch(s.ctx, s.id, now, expires); err != nil {
 		return err
 	}
 	s.touched = true
-	s.rec.Expires = expires
+	s.rec.Expires, s.rec.LastSeen = expires, now
 	return nil
 }
 
@@ -482,12 +485,25 @@ func (m *middleware) deadline(now, saved, created time.Time, expiry time.Duratio
 }
 
 // alive reports whether a loaded record may still be served, whatever the
-// store thinks: options may have shortened lifetimes since it was saved.
+// store thinks: options may have shortened lifetimes since it was saved,
+// the idle timeout included, which counts from the record's LastSeen.
 func (m *middleware) alive(rec Record, now time.Time) bool {
 	if !now.Before(rec.Expires) || !now.Before(rec.Saved.Add(m.age(rec.Expiry))) {
 		return false
 	}
+	if m.idle > 0 && !now.Before(lastSeen(rec).Add(m.idle)) {
+		return false
+	}
 	return m.absolute == 0 || now.Before(rec.Created.Add(m.absolute))
+}
+
+// lastSeen is when rec was last saved or touched. A store that leaves
+// LastSeen zero is read as if the last save were the last sighting.
+func lastSeen(rec Record) time.Time {
+	if rec.LastSeen.Before(rec.Saved) {
+		return rec.Saved
+	}
+	return rec.LastSeen
 }
 
 // readToken returns the request's token and whether it came in the cookie.

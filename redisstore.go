@@ -23,10 +23,11 @@ import (
 // shows readable data, plus one bookkeeping field, _session_meta, that Load
 // never returns as a value. Its text reads like
 //
-//	expires=2026-12-10T07:40:32.105093463Z saved=2026-11-26T07:40:32.105093463Z expiry=0s created=2026-11-26T07:40:32.081758667Z uuid=59d670ca-a994-445d-83c7-c769c9e22acb
+//	expires=2026-12-10T07:40:32.105093463Z seen=2026-11-26T07:40:32.105093463Z saved=2026-11-26T07:40:32.105093463Z expiry=0s created=2026-11-26T07:40:32.081758667Z uuid=59d670ca-a994-445d-83c7-c769c9e22acb
 //
 // always in this order, one space apart: when the session expires (the key's
-// own TTL follows it), when it was last saved, the policy set by
+// own TTL follows it), when it was last seen (saved or touched), when it was
+// last saved, the policy set by
 // Session.SetExpiry as a Go duration, when it was first saved, and its public
 // handle, last so that it may hold any text. Times are UTC with nanoseconds,
 // in a fixed width. What every save rewrites comes first, so that a save or a
@@ -88,6 +89,7 @@ const fieldMeta = "_session_meta"
 // included); a touch writes metaExpires to metaSaved (not included).
 const (
 	metaExpires = "expires="
+	metaSeen    = " seen="
 	metaSaved   = " saved="
 	metaExpiry  = " expiry="
 	metaCreated = " created="
@@ -193,6 +195,9 @@ func decodeRedisMeta(meta string, rec *Record) error {
 	rest := meta
 	var err error
 	if rec.Expires, rest, err = cutRedisTime(rest, metaExpires); err != nil {
+		return err
+	}
+	if rec.LastSeen, rest, err = cutRedisTime(rest, metaSeen); err != nil {
 		return err
 	}
 	if rec.Saved, rest, err = cutRedisTime(rest, metaSaved); err != nil {
@@ -317,13 +322,17 @@ func saveArgs(key string, ch Change) ([]any, error) {
 // script adds the rest of the record's own.
 func redisMeta(ch Change) (string, error) {
 	expiry := ch.Expiry.String()
-	size := len(metaExpires) + len(metaSaved) + 2*len(redisTimeLayout) + len(metaExpiry) + len(expiry)
+	size := len(metaExpires) + len(metaSeen) + len(metaSaved) + 3*len(redisTimeLayout) + len(metaExpiry) + len(expiry)
 	if ch.New {
 		size += len(metaCreated) + len(redisTimeLayout) + len(metaUUID) + len(ch.UUID)
 	}
 	var b strings.Builder
 	b.Grow(size)
 	if err := writeRedisTime(&b, metaExpires, ch.Expires); err != nil {
+		return "", err
+	}
+	// A save is also a sighting: LastSeen is Saved.
+	if err := writeRedisTime(&b, metaSeen, ch.Saved); err != nil {
 		return "", err
 	}
 	if err := writeRedisTime(&b, metaSaved, ch.Saved); err != nil {
@@ -386,15 +395,20 @@ func (s *RedisStore) Delete(ctx context.Context, id string) error {
 	return nil
 }
 
-// Touch implements Store with one script run that rewrites the expiry in the
-// bookkeeping and the key's TTL only: see touchScript.
-func (s *RedisStore) Touch(ctx context.Context, id string, expires time.Time) error {
+// Touch implements Store with one script run that rewrites the expiry and
+// the last sighting in the bookkeeping and the key's TTL only: see
+// touchScript.
+func (s *RedisStore) Touch(ctx context.Context, id string, seen, expires time.Time) error {
 	exp, err := appendRedisTime(make([]byte, 0, len(redisTimeLayout)), expires)
 	if err != nil {
 		return err
 	}
+	seenText, err := appendRedisTime(make([]byte, 0, len(redisTimeLayout)), seen)
+	if err != nil {
+		return err
+	}
 	clock, nanos := redisNow()
-	args := append(touchScript.call(s.key(id), 4), clock, nanos, exp, expireAtMillis(expires))
+	args := append(touchScript.call(s.key(id), 5), clock, nanos, exp, seenText, expireAtMillis(expires))
 	if err := touchScript.run(ctx, s.client, args).Err(); err != nil {
 		return redisError("touch", err)
 	}
@@ -545,19 +559,20 @@ return 'OK'
 `
 
 // touchScript moves the expiry of a live record: the front of _session_meta
-// and the key's TTL, nothing else. A missing or expired record is left alone.
+// (expires and seen) and the key's TTL, nothing else. A missing or expired
+// record is left alone.
 //
 //	KEYS[1]  the session key
-//	ARGV     now (as clock and nanos, see redisNow), the new expiry in
-//	         redisTimeLayout, the PEXPIREAT milliseconds
+//	ARGV     now (as clock and nanos, see redisNow), the new expiry and the
+//	         sighting in redisTimeLayout, the PEXPIREAT milliseconds
 var touchScript = newRedisScript(touchLua)
 
 const touchLua = luaLiveMeta + `
 local key = KEYS[1]
 local meta = liveMeta(key, tonumber(ARGV[1]), tonumber(ARGV[2]))
 if not meta then return 0 end
-redis.call('HSET', key, '_session_meta', 'expires=' .. ARGV[3] .. meta:sub(39))
-redis.call('PEXPIREAT', key, ARGV[4])
+redis.call('HSET', key, '_session_meta', 'expires=' .. ARGV[3] .. ' seen=' .. ARGV[4] .. meta:sub(75))
+redis.call('PEXPIREAT', key, ARGV[5])
 return 1
 `
 

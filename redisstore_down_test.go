@@ -142,7 +142,7 @@ func expectUnavailable(t *testing.T, store sessions.Store, id string) {
 		},
 		"Save":   func(ctx context.Context) error { return store.Save(ctx, id, change(false)) },
 		"Delete": func(ctx context.Context) error { return store.Delete(ctx, id) },
-		"Touch":  func(ctx context.Context) error { return store.Touch(ctx, id, time.Now().Add(time.Hour)) },
+		"Touch":  func(ctx context.Context) error { return store.Touch(ctx, id, time.Now(), time.Now().Add(time.Hour)) },
 	}
 	const concurrent = 25
 	errs := make(chan error, concurrent*len(ops))

@@ -89,7 +89,7 @@ func testRedisRoundTrips(t *testing.T, client func(t *testing.T) redis.Universal
 	// Warm up: connections are open and the scripts are in the server's
 	// cache on the node that holds id.
 	mustNot(t, store.Save(ctx, id, change(true)), "warm-up save")
-	mustNot(t, store.Touch(ctx, id, time.Now().Add(time.Hour)), "warm-up touch")
+	mustNot(t, store.Touch(ctx, id, time.Now(), time.Now().Add(time.Hour)), "warm-up touch")
 	rt.take()
 
 	ops := []struct {
@@ -116,7 +116,7 @@ func testRedisRoundTrips(t *testing.T, client func(t *testing.T) redis.Universal
 			ch.Incr = map[string]int64{"b": 2, "n": 1}
 			return store.Save(ctx, id, ch)
 		}, []string{"EVALSHA"}},
-		{"Touch", func() error { return store.Touch(ctx, id, time.Now().Add(2*time.Hour)) }, []string{"EVALSHA"}},
+		{"Touch", func() error { return store.Touch(ctx, id, time.Now(), time.Now().Add(2*time.Hour)) }, []string{"EVALSHA"}},
 		{"Delete", func() error { return store.Delete(ctx, id) }, []string{"DEL"}},
 		{"Load missing", func() error {
 			_, found, err := store.Load(ctx, id)
@@ -227,6 +227,7 @@ func testRedisLayout(t *testing.T, client func(t *testing.T) redis.UniversalClie
 	want := map[string]string{
 		"user": `{"name":"Ada"}`,
 		"_session_meta": "expires=" + ch.Expires.UTC().Format(layout) +
+			" seen=" + ch.Saved.UTC().Format(layout) +
 			" saved=" + ch.Saved.UTC().Format(layout) +
 			" expiry=30m0s created=2026-01-02T03:04:05.000000006Z uuid=" + ch.UUID,
 	}
@@ -240,14 +241,17 @@ func testRedisLayout(t *testing.T, client func(t *testing.T) redis.UniversalClie
 	upd.Expiry = -1
 	mustNot(t, store.Save(ctx, id, upd), "save update")
 	want["_session_meta"] = "expires=" + upd.Expires.UTC().Format(layout) +
+		" seen=" + upd.Saved.UTC().Format(layout) +
 		" saved=" + upd.Saved.UTC().Format(layout) +
 		" expiry=-1ns created=2026-01-02T03:04:05.000000006Z uuid=" + ch.UUID
 	if got := rdb.HGetAll(ctx, prefix+id).Val(); !maps.Equal(got, want) {
 		t.Errorf("HGETALL after an update =\n%v\nwant\n%v", got, want)
 	}
 	touched := time.Date(2099, 12, 31, 23, 59, 59, 999999999, time.UTC)
-	mustNot(t, store.Touch(ctx, id, touched), "touch")
+	seen := time.Date(2026, 6, 7, 8, 9, 10, 11, time.UTC)
+	mustNot(t, store.Touch(ctx, id, seen, touched), "touch")
 	want["_session_meta"] = "expires=2099-12-31T23:59:59.999999999Z" +
+		" seen=2026-06-07T08:09:10.000000011Z" +
 		" saved=" + upd.Saved.UTC().Format(layout) +
 		" expiry=-1ns created=2026-01-02T03:04:05.000000006Z uuid=" + ch.UUID
 	if got := rdb.HGetAll(ctx, prefix+id).Val(); !maps.Equal(got, want) {
@@ -387,7 +391,7 @@ func testRedisNoResurrection(t *testing.T, client func(t *testing.T) redis.Unive
 			if err := store.Save(ctx, id, ch); !errors.Is(err, sessions.ErrInterrupted) {
 				t.Errorf("Save without New = %v, want ErrInterrupted", err)
 			}
-			mustNot(t, store.Touch(ctx, id, time.Now().Add(time.Hour)), "touch")
+			mustNot(t, store.Touch(ctx, id, time.Now(), time.Now().Add(time.Hour)), "touch")
 			if after := rdb.HGetAll(ctx, prefix+id).Val(); !maps.Equal(before, after) {
 				t.Errorf("record changed from %v to %v", before, after)
 			}
@@ -420,7 +424,7 @@ func testRedisTTL(t *testing.T, client func(t *testing.T) redis.UniversalClient)
 
 	// A sub-millisecond expiry rounds up: Redis never forgets early.
 	touched := time.UnixMilli(time.Now().Add(2 * time.Hour).UnixMilli()).Add(time.Microsecond)
-	mustNot(t, store.Touch(ctx, id, touched), "touch")
+	mustNot(t, store.Touch(ctx, id, time.Now(), touched), "touch")
 	if got, want := expireTime(), touched.UnixMilli()+1; got != want {
 		t.Errorf("after Touch: PEXPIRETIME = %d, want %d", got, want)
 	}
@@ -658,7 +662,7 @@ func TestRedisStoreUnreachable(t *testing.T) {
 			"Load":   func() error { _, _, err := store.Load(ctx, id); return err },
 			"Save":   func() error { return store.Save(ctx, id, change(true)) },
 			"Delete": func() error { return store.Delete(ctx, id) },
-			"Touch":  func() error { return store.Touch(ctx, id, time.Now().Add(time.Hour)) },
+			"Touch":  func() error { return store.Touch(ctx, id, time.Now(), time.Now().Add(time.Hour)) },
 		}
 		for name, op := range ops {
 			err := op()

@@ -11,7 +11,12 @@ import (
 //
 // A store never sees a session token. Every method takes the record's id: the
 // lowercase hex SHA-256 digest of the token, 64 characters, so a dump of the
-// store yields no live token.
+// store yields no live token. The session of a logged-in user in a store
+// whose UserStore.UserTag returns a tag has the id tag + "." + digest
+// instead (at most 81 bytes), and its token starts with the same tag and dot:
+// that is how a store can file a user's sessions together (in one Redis
+// Cluster hash slot, say) and still find a record from its id alone. Any
+// other id is never issued; a store may treat it as not found.
 //
 // Implementations must be safe for concurrent use. Every method receives the
 // request's context and should give up when it is done. Package sessionstest
@@ -42,14 +47,15 @@ type Store interface {
 	// ErrNotInteger. Save must not keep references to ch's maps.
 	Save(ctx context.Context, id string, ch Change) error
 
-	// Delete removes the record stored under id. Deleting a missing record
-	// is not an error.
+	// Delete removes the record stored under id, and from its user's index
+	// when the store keeps one. Deleting a missing record is not an error.
 	Delete(ctx context.Context, id string) error
 
-	// Touch moves the expiry of an existing record to expires without
-	// rewriting its values; it is how an idle timeout is refreshed. Touching
-	// a missing record is not an error and creates nothing.
-	Touch(ctx context.Context, id string, expires time.Time) error
+	// Touch records that the session was seen at seen and moves its expiry
+	// to expires, setting the record's LastSeen and Expires and rewriting
+	// nothing else; it is how an idle timeout is refreshed. Touching a
+	// missing or expired record is not an error and creates nothing.
+	Touch(ctx context.Context, id string, seen, expires time.Time) error
 }
 
 // Record is a session as a Store holds it.
@@ -64,12 +70,28 @@ type Record struct {
 	Created time.Time
 	// Saved is when the session was last saved.
 	Saved time.Time
+	// LastSeen is when the session was last saved or touched: every Save
+	// sets it to Change.Saved, every Touch to its seen argument. The
+	// middleware enforces the idle timeout from it, so a timeout shortened
+	// since the last request applies at once.
+	LastSeen time.Time
 	// Expires is when the store must forget the record.
 	Expires time.Time
 	// Expiry is the session's own expiry policy set by Session.SetExpiry:
 	// 0 follows the middleware's settings, a positive duration is an
 	// inactivity age, and a negative one means "expire at browser close".
 	Expiry time.Duration
+
+	// Principal is the user the session is bound to by Session.Login, ""
+	// for an anonymous session. A store that implements UserStore files
+	// the record in that user's index.
+	Principal string
+	// IP is the client's address (gin's c.ClientIP()) at login, refreshed
+	// by a later save that sees another one; "" for an anonymous session.
+	IP string
+	// UserAgent is the client's User-Agent header at login, at most 256
+	// bytes; "" for an anonymous session.
+	UserAgent string
 }
 
 // Change is what one request did to a session: a delta, not a copy, so that
@@ -87,10 +109,21 @@ type Change struct {
 	// UUID and Created are written only when New is set.
 	UUID    string
 	Created time.Time
-	// Saved, Expires and Expiry replace the record's fields on every save.
+	// Saved, Expires and Expiry replace the record's fields on every save;
+	// Saved is also the record's new LastSeen.
 	Saved   time.Time
 	Expires time.Time
 	Expiry  time.Duration
+
+	// Principal is written only when New is set: a session is bound to a
+	// user when it is created (at login) and stays bound until it dies.
+	// On other saves it repeats the record's principal, so that a store
+	// may find the user's index without reading the record first.
+	Principal string
+	// IP and UserAgent are written when New is set; on other saves, an IP
+	// that is not "" replaces the record's.
+	IP        string
+	UserAgent string
 }
 
 // Errors that stores return (wrapped) and the middleware classifies with

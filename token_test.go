@@ -2,6 +2,7 @@ package sessions
 
 import (
 	"encoding/base64"
+	"strings"
 	"testing"
 )
 
@@ -18,6 +19,43 @@ func TestTokenShape(t *testing.T) {
 		seen[tok] = true
 		if id := storeID(tok); len(id) != 64 || id == storeID(tok+"x") {
 			t.Fatalf("storeID(%q) = %q", tok, id)
+		}
+	}
+}
+
+func TestTaggedToken(t *testing.T) {
+	tok := newTaggedToken("0az9")
+	if !validToken(tok) || !strings.HasPrefix(tok, "0az9.") {
+		t.Fatalf("tagged token %q: invalid or without its tag", tok)
+	}
+	id := storeID(tok)
+	if want := "0az9." + digest(tok); id != want {
+		t.Fatalf("storeID(%q) = %q, want %q", tok, id, want)
+	}
+	if len(storeID(newTaggedToken(strings.Repeat("z", maxTagLen)))) != 81 {
+		t.Fatalf("the longest id is not 81 bytes")
+	}
+	if plain := newTaggedToken(""); strings.Contains(plain, ".") || !validToken(plain) {
+		t.Fatalf("newTaggedToken(\"\") = %q, want a plain token", plain)
+	}
+}
+
+func TestValidTokenRejects(t *testing.T) {
+	body := newToken()
+	for _, tc := range []struct{ name, token string }{
+		{"empty", ""},
+		{"short", body[:42]},
+		{"long", body + "A"},
+		{"empty tag", "." + body},
+		{"uppercase tag", "AB." + body},
+		{"tag too long", strings.Repeat("a", maxTagLen+1) + "." + body},
+		{"symbol in tag", "a-b." + body},
+		{"two dots", "ab.cd." + body},
+		{"dot in body", "ab." + body[:20] + "." + body[21:]},
+		{"braces", "{ab}." + body},
+	} {
+		if validToken(tc.token) {
+			t.Errorf("%s: validToken(%q) = true", tc.name, tc.token)
 		}
 	}
 }

@@ -66,9 +66,9 @@ func (s *countingStore) Delete(ctx context.Context, id string) error {
 	return s.Store.Delete(ctx, id)
 }
 
-func (s *countingStore) Touch(ctx context.Context, id string, expires time.Time) error {
+func (s *countingStore) Touch(ctx context.Context, id string, seen, expires time.Time) error {
 	s.calls.Add(1)
-	return s.Store.Touch(ctx, id, expires)
+	return s.Store.Touch(ctx, id, seen, expires)
 }
 
 // TestOursStoreCalls counts the store calls each workload costs this

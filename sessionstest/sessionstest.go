@@ -58,6 +58,7 @@ var cases = []testCase{
 	{"ExpiredIsNotFound", testExpired},
 	{"ExpiresInTime", testExpiresInTime},
 	{"Touch", testTouch},
+	{"LastSeen", testLastSeen},
 	{"OddKeysAndValues", testOddValues},
 	{"ConcurrentIncr", testConcurrentIncr},
 	{"ConcurrentDifferentKeys", testConcurrentKeys},
@@ -348,23 +349,61 @@ func testTouch(t *testing.T, st sessions.Store) {
 	values := map[string]string{"a": "1"}
 	create(t, st, id, maps.Clone(values))
 	later := time.Now().Add(3 * time.Hour)
-	if err := st.Touch(ctx(t), id, later); err != nil {
+	if err := st.Touch(ctx(t), id, time.Now(), later); err != nil {
 		t.Fatalf("Touch: %v", err)
 	}
 	rec := mustLoad(t, st, id)
 	sameTime(t, "Expires after Touch", rec.Expires, later)
 	equalValues(t, rec.Values, values)
 
-	if err := st.Touch(ctx(t), id, time.Now().Add(-time.Second)); err != nil {
+	if err := st.Touch(ctx(t), id, time.Now(), time.Now().Add(-time.Second)); err != nil {
 		t.Fatalf("Touch into the past: %v", err)
 	}
 	mustNotFind(t, st, id)
 
 	missing := NewID()
-	if err := st.Touch(ctx(t), missing, later); err != nil {
+	if err := st.Touch(ctx(t), missing, time.Now(), later); err != nil {
 		t.Fatalf("Touch of a missing record: %v", err)
 	}
 	mustNotFind(t, st, missing)
+}
+
+// testLastSeen checks that every save sets LastSeen to Change.Saved and that
+// Touch sets it to its seen argument without moving Saved or the values.
+func testLastSeen(t *testing.T, st sessions.Store) {
+	id := NewID()
+	ch := create(t, st, id, map[string]string{"a": "1"})
+	sameTime(t, "LastSeen after a new save", mustLoad(t, st, id).LastSeen, ch.Saved)
+
+	up := update(ch)
+	up.Saved = ch.Saved.Add(time.Minute)
+	up.Set = map[string]string{"b": "2"}
+	if err := st.Save(ctx(t), id, up); err != nil {
+		t.Fatalf("Save(update): %v", err)
+	}
+	sameTime(t, "LastSeen after an update", mustLoad(t, st, id).LastSeen, up.Saved)
+
+	seen, later := up.Saved.Add(5*time.Minute), time.Now().Add(2*time.Hour)
+	if err := st.Touch(ctx(t), id, seen, later); err != nil {
+		t.Fatalf("Touch: %v", err)
+	}
+	rec := mustLoad(t, st, id)
+	sameTime(t, "LastSeen after Touch", rec.LastSeen, seen)
+	sameTime(t, "Expires after Touch", rec.Expires, later)
+	sameTime(t, "Saved after Touch", rec.Saved, up.Saved)
+	sameTime(t, "Created after Touch", rec.Created, ch.Created)
+	equalValues(t, rec.Values, map[string]string{"a": "1", "b": "2"})
+	if rec.UUID != ch.UUID || rec.Expiry != ch.Expiry {
+		t.Fatalf("Touch changed UUID or Expiry: %q %v", rec.UUID, rec.Expiry)
+	}
+
+	// A later save moves LastSeen back to its own Saved.
+	again := update(ch)
+	again.Saved = seen.Add(time.Minute)
+	if err := st.Save(ctx(t), id, again); err != nil {
+		t.Fatalf("Save after Touch: %v", err)
+	}
+	sameTime(t, "LastSeen after a save that follows a touch", mustLoad(t, st, id).LastSeen, again.Saved)
 }
 
 func testOddValues(t *testing.T, st sessions.Store) {

@@ -16,13 +16,11 @@ import (
 // visitor gets a fresh session, as Django does with corrupted data.
 func (s *Store) Load(ctx context.Context, id string) (sessions.Record, bool, error) {
 	var (
-		rec      sessions.Record
-		data     []byte
-		lastSeen time.Time
-		expiry   int64
+		rec    sessions.Record
+		data   []byte
+		expiry int64
 	)
-	err := s.pool.QueryRow(ctx, s.sql.load, id, time.Now()).
-		Scan(&data, &rec.UUID, &rec.Created, &rec.Saved, &lastSeen, &rec.Expires, &expiry)
+	err := s.pool.QueryRow(ctx, s.sql.load, id, time.Now()).Scan(append([]any{&data}, recordFields(&rec, &expiry)...)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return sessions.Record{}, false, nil
 	}
@@ -35,6 +33,13 @@ func (s *Store) Load(ctx context.Context, id string) (sessions.Record, bool, err
 	}
 	rec.Expiry = time.Duration(expiry)
 	return rec, true, nil
+}
+
+// recordFields are where the columns of recordColumns are scanned to; the
+// caller sets rec.Expiry from expiry.
+func recordFields(rec *sessions.Record, expiry *int64) []any {
+	return []any{&rec.UUID, &rec.Created, &rec.Saved, &rec.LastSeen, &rec.Expires, expiry,
+		&rec.Principal, &rec.IP, &rec.UserAgent}
 }
 
 func (s *Store) reportCorrupt(ctx context.Context, id string, err error) {
@@ -66,7 +71,7 @@ func (s *Store) Save(ctx context.Context, id string, ch sessions.Change) error {
 	if len(ch.Incr) > 0 {
 		return s.increment(ctx, id, ch, deleted, set)
 	}
-	tag, err := s.pool.Exec(ctx, s.sql.update, id, deleted, set, ch.Saved, ch.Expires, int64(ch.Expiry), time.Now())
+	tag, err := s.pool.Exec(ctx, s.sql.update, id, deleted, set, ch.Saved, ch.Expires, int64(ch.Expiry), time.Now(), storableText(ch.IP))
 	if err != nil {
 		return storeError("save", err)
 	}
@@ -92,7 +97,7 @@ func (s *Store) increment(ctx context.Context, id string, ch sessions.Change, de
 		bad   []string
 	)
 	err := s.pool.QueryRow(ctx, s.sql.increment, id, deleted, set, keys, deltas,
-		ch.Saved, ch.Expires, int64(ch.Expiry), time.Now()).Scan(&saved, &bad)
+		ch.Saved, ch.Expires, int64(ch.Expiry), time.Now(), storableText(ch.IP)).Scan(&saved, &bad)
 	switch {
 	case err != nil:
 		return storeError("save", err)
@@ -111,7 +116,8 @@ func (s *Store) insert(ctx context.Context, id string, ch sessions.Change) error
 	if err != nil {
 		return err
 	}
-	if _, err := s.pool.Exec(ctx, s.sql.insert, id, data, ch.UUID, ch.Created, ch.Saved, ch.Expires, int64(ch.Expiry)); err != nil {
+	if _, err := s.pool.Exec(ctx, s.sql.insert, id, data, ch.UUID, ch.Created, ch.Saved, ch.Expires, int64(ch.Expiry),
+		ch.Principal, storableText(ch.IP), storableText(ch.UserAgent)); err != nil {
 		return storeError("save", err)
 	}
 	return nil
@@ -134,11 +140,11 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	return nil
 }
 
-// Touch implements sessions.Store with one UPDATE of the expiry of a live
-// row; the values are not rewritten. A missing or expired row is left
-// alone.
-func (s *Store) Touch(ctx context.Context, id string, expires time.Time) error {
-	if _, err := s.pool.Exec(ctx, s.sql.touch, id, expires, time.Now()); err != nil {
+// Touch implements sessions.Store with one UPDATE of the last-seen time and
+// the expiry of a live row; the values are not rewritten. A missing or
+// expired row is left alone.
+func (s *Store) Touch(ctx context.Context, id string, seen, expires time.Time) error {
+	if _, err := s.pool.Exec(ctx, s.sql.touch, id, seen, expires, time.Now()); err != nil {
 		return storeError("touch", err)
 	}
 	return nil

@@ -100,7 +100,21 @@ func checkText(ch sessions.Change) error {
 			return err
 		}
 	}
+	if !utf8.ValidString(ch.Principal) || strings.IndexByte(ch.Principal, 0) >= 0 {
+		return fmt.Errorf("sessions: postgres save: the principal %q is not valid UTF-8 without NUL characters, which PostgreSQL needs", ch.Principal)
+	}
 	return nil
+}
+
+// storableText is s as PostgreSQL's text can hold it: invalid UTF-8
+// replaced by U+FFFD and NUL characters dropped. It is for what the client
+// sent (its User-Agent), which a session keeps for display only and must
+// not make a login fail.
+func storableText(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
 }
 
 func checkKey(k string) error {

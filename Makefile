@@ -4,7 +4,11 @@ SHELL := /bin/bash
 GO ?= go
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: test vet redis-server postgresql
+.PHONY: test vet redis-server postgresql example-postgres
+
+# The workspace that builds the example with the PostgreSQL store (the
+# postgres build tag), whose module the root module does not require.
+EXAMPLE_WORK := $(CURDIR)/pgstore/example.work
 
 test: vet redis-server postgresql
 	$(GO) test -race -count=1 ./...
@@ -15,6 +19,7 @@ vet:
 	@unformatted=$$(gofmt -l . ); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./... ./_example
 	$(GO) build -o /dev/null ./_example
+	GOWORK=$(EXAMPLE_WORK) $(GO) vet -tags postgres ./_example
 
 # redis-server (and redis-cli, for the cluster tests) from Debian's packages.
 redis-server:
@@ -26,6 +31,10 @@ redis-server:
 postgresql:
 	@command -v initdb >/dev/null && command -v pg_ctl >/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || \
 		{ $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+
+# The example site with its sessions in PostgreSQL at DATABASE_URL.
+example-postgres:
+	GOWORK=$(EXAMPLE_WORK) $(GO) run -tags postgres ./_example
 
 .PHONY: e2e chromium
 

@@ -1,7 +1,11 @@
 package pgstore_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -128,5 +132,42 @@ func TestCloseStopsTheCleaner(t *testing.T) {
 	}
 	if err := pool.Ping(testCtx(t)); err != nil {
 		t.Fatalf("the pool after Close: %v", err)
+	}
+}
+
+// syncBuffer is a bytes.Buffer that the cleaner's goroutine may write to
+// while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestCleanerFailureIsLogged: a run that fails (here the table is gone) is
+// reported, and the cleaner keeps running.
+func TestCleanerFailureIsLogged(t *testing.T) {
+	var logs syncBuffer
+	_, pool, table := newStore(t, pgstore.WithCleanupInterval(20*time.Millisecond),
+		pgstore.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if _, err := pool.Exec(testCtx(t), "DROP TABLE "+pgx.Identifier{table}.Sanitize()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for strings.Count(logs.String(), "deleting expired sessions from PostgreSQL failed") < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no two reports of a failed cleanup; log: %q", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

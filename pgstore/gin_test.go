@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/ginsessions/sessions"
@@ -28,11 +29,11 @@ func (q *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.T
 func (q *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
 // engine is the tutorial's site on store: a greeting written by /new, read
-// by /read, a visit counter at /counter, and a page that never looks at the
-// session.
-func engine(store sessions.Store) *gin.Engine {
+// by /read, a visit counter at /counter, a logout (/flush), a login
+// (/cycle), and a page that never looks at the session.
+func engine(store sessions.Store, opts ...sessions.Option) *gin.Engine {
 	r := gin.New()
-	r.Use(sessions.Middleware(store))
+	r.Use(sessions.Middleware(store, opts...))
 	r.GET("/untouched", func(c *gin.Context) { c.String(http.StatusOK, "untouched") })
 	r.GET("/new", func(c *gin.Context) {
 		sessions.Default(c).Set("greeting", "Hello, Gin Sessions!")
@@ -40,6 +41,14 @@ func engine(store sessions.Store) *gin.Engine {
 	})
 	r.GET("/read", func(c *gin.Context) {
 		c.String(http.StatusOK, sessions.Default(c).GetString("greeting"))
+	})
+	r.GET("/flush", func(c *gin.Context) {
+		sessions.Default(c).Flush()
+		c.String(http.StatusOK, "flushed")
+	})
+	r.GET("/cycle", func(c *gin.Context) {
+		sessions.Default(c).CycleKey()
+		c.String(http.StatusOK, "cycled")
 	})
 	r.GET("/counter", func(c *gin.Context) {
 		s := sessions.Default(c)
@@ -86,43 +95,47 @@ func rowID(cookie *http.Cookie) string {
 // TestQueriesPerRequest counts the statements each request costs through
 // gin: none for a request that never touches its session, cookie or not;
 // one SELECT to read; a SELECT and an UPDATE for the counter; one INSERT for
-// a new session.
+// a new session; a SELECT and a DELETE to log out (Flush); a SELECT, an
+// INSERT and a DELETE to log in (CycleKey); and, with an idle timeout, a
+// SELECT and a touch to read.
 func TestQueriesPerRequest(t *testing.T) {
 	tests := []struct {
+		name       string
 		path       string
+		opts       []sessions.Option
 		withCookie bool
 		queries    int64
-		body       string
 	}{
-		{"/untouched", false, 0, "untouched"},
-		{"/untouched", true, 0, "untouched"},
-		{"/read", true, 1, "Hello, Gin Sessions!"},
-		{"/counter", true, 2, ""},
-		{"/new", false, 1, "new"},
+		{"untouched", "/untouched", nil, false, 0},
+		{"untouched with a cookie", "/untouched", nil, true, 0},
+		{"read", "/read", nil, true, 1},
+		{"counter", "/counter", nil, true, 2},
+		{"new", "/new", nil, false, 1},
+		{"flush", "/flush", nil, true, 2},
+		{"cycle key", "/cycle", nil, true, 3},
+		{"read with an idle timeout", "/read", []sessions.Option{sessions.WithIdleTimeout(time.Hour)}, true, 2},
 	}
 	for _, tt := range tests {
-		t.Run(tt.path+"/cookie="+strconv.FormatBool(tt.withCookie), func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
 			counter := &queryCounter{}
 			store, _, _ := newStoreOn(t, newPool(t, needServer(t), counter))
-			h := engine(store)
-			cookie := sessionCookie(t, get(h, "/new", nil))
-			if !tt.withCookie {
-				cookie = nil
-			}
+			h := engine(store, tt.opts...)
 			const n = 5
-			before := counter.n.Load()
 			for i := range n {
+				var cookie *http.Cookie
+				if tt.withCookie {
+					// A session of its own for each request, as Flush
+					// and CycleKey end the one they were given.
+					cookie = sessionCookie(t, get(h, "/new", nil))
+				}
+				before := counter.n.Load()
 				w := get(h, tt.path, cookie)
-				want := tt.body
-				if tt.path == "/counter" {
-					want = strconv.Itoa(i + 1)
+				if w.Code != http.StatusOK {
+					t.Fatalf("request %d: %d %q", i+1, w.Code, w.Body.String())
 				}
-				if w.Code != http.StatusOK || w.Body.String() != want {
-					t.Fatalf("request %d: %d %q, want 200 %q", i+1, w.Code, w.Body.String(), want)
+				if got := counter.n.Load() - before; got != tt.queries {
+					t.Fatalf("request %d: %d statements, want %d", i+1, got, tt.queries)
 				}
-			}
-			if got := counter.n.Load() - before; got != n*tt.queries {
-				t.Fatalf("%d statements for %d requests, want %d each", got, n, tt.queries)
 			}
 		})
 	}

@@ -4,10 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"net"
-	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -31,22 +29,8 @@ var (
 // startPostgres finds or starts the server for TestMain and returns what
 // stops it.
 func startPostgres() (stop func(), err error) {
-	for _, name := range []string{"BENCH_PG_URL", pgtest.EnvURL} {
-		if u := os.Getenv(name); u != "" {
-			postgresURL = u
-			return func() {}, nil
-		}
-	}
-	srv, err := pgtest.Launch()
-	if errors.Is(err, pgtest.ErrMissing) && os.Getenv("CI") != "true" {
-		noPostgres = err.Error()
-		return func() {}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	postgresURL = srv.URL
-	return srv.Close, nil
+	postgresURL, noPostgres, stop, err = pgtest.ForMain("BENCH_PG_URL", pgtest.EnvURL)
+	return stop, err
 }
 
 // needPostgres returns the server's URL, or skips tb with a message that

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"testing"
@@ -28,21 +27,16 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
-	if u := os.Getenv(pgtest.EnvURL); u != "" {
-		serverURL = u
-		return m.Run()
-	}
-	srv, err := pgtest.Launch()
-	if errors.Is(err, pgtest.ErrMissing) && os.Getenv("CI") != "true" {
-		noServer = err.Error()
-		return m.Run()
-	}
+	var (
+		stop func()
+		err  error
+	)
+	serverURL, noServer, stop, err = pgtest.ForMain(pgtest.EnvURL)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer srv.Close()
-	serverURL = srv.URL
+	defer stop()
 	return m.Run()
 }
 

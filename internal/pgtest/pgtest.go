@@ -64,6 +64,27 @@ func Start(t testing.TB) *Server {
 	return s
 }
 
+// ForMain finds the server that a TestMain shares among its tests: the URL
+// in the first of the environment variables envs that is set, otherwise a
+// throwaway server, which stop stops. Without the programs, url is "" and
+// missing says how to get them, except under CI=true, where that is an
+// error.
+func ForMain(envs ...string) (url, missing string, stop func(), err error) {
+	for _, name := range envs {
+		if u := os.Getenv(name); u != "" {
+			return u, "", func() {}, nil
+		}
+	}
+	s, err := Launch()
+	if errors.Is(err, ErrMissing) && os.Getenv("CI") != "true" {
+		return "", err.Error(), func() {}, nil
+	}
+	if err != nil {
+		return "", "", nil, err
+	}
+	return s.URL, "", s.Close, nil
+}
+
 // ErrMissing means initdb or pg_ctl could not be found.
 var ErrMissing = errors.New("pgtest: PostgreSQL's initdb and pg_ctl are not in PATH nor in /usr/lib/postgresql/*/bin: " + missingHint)
 

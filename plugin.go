@@ -53,6 +53,7 @@ type middleware struct {
 	secure       bool
 	httpOnly     bool
 	sameSite     http.SameSite
+	partitioned  bool
 	atClose      bool
 	saveEvery    bool
 	idle         time.Duration
@@ -120,6 +121,16 @@ func WithHTTPOnly(on bool) Option {
 // requires WithSecure(true); http.SameSiteDefaultMode omits the attribute.
 func WithSameSite(mode http.SameSite) Option {
 	return func(m *middleware) { m.sameSite = mode }
+}
+
+// WithPartitioned sets the cookie's Partitioned attribute (CHIPS); default
+// false. Turn it on for a site that runs embedded in other sites' pages,
+// where browsers that block third-party cookies keep a partitioned cookie
+// for each top-level site. It requires WithSecure(true), as browsers do;
+// without it Middleware panics. A cross-site embed also needs
+// WithSameSite(http.SameSiteNoneMode) for the cookie to be sent at all.
+func WithPartitioned(on bool) Option {
+	return func(m *middleware) { m.partitioned = on }
 }
 
 // WithExpireAtBrowserClose chooses the cookie's lifetime; default true: the
@@ -230,6 +241,8 @@ func (m *middleware) check() {
 	switch {
 	case m.sameSite == http.SameSiteNoneMode && !m.secure:
 		panic("sessions: SameSite=None cookies must be Secure: add sessions.WithSecure(true)")
+	case m.partitioned && !m.secure:
+		panic("sessions: Partitioned cookies must be Secure: add sessions.WithSecure(true)")
 	case strings.HasPrefix(m.cookieName, "__Host-") && (!m.secure || m.path != "/" || m.domain != ""):
 		panic("sessions: a __Host- cookie must be Secure, with path / and no domain")
 	case strings.HasPrefix(m.cookieName, "__Secure-") && !m.secure:
@@ -587,7 +600,7 @@ func (m *middleware) writeToken(h http.Header, s *Session) {
 // formatCookie prepares the constant parts of the Set-Cookie line, in the
 // order and with the checks of http.Cookie.String: "name=", then the value,
 // then Path and Domain, then (for a persistent cookie) Expires and Max-Age,
-// then HttpOnly, Secure and SameSite.
+// then HttpOnly, Secure, SameSite and Partitioned.
 func (m *middleware) formatCookie() {
 	if m.domain != "" {
 		ck := http.Cookie{Name: "x", Value: "x", Domain: m.domain}
@@ -597,7 +610,7 @@ func (m *middleware) formatCookie() {
 	}
 	m.cookieHead = m.cookieName + "="
 	m.cookieAttrs = strings.TrimPrefix((&http.Cookie{Name: "x", Value: "x", Path: m.path, Domain: m.domain}).String(), "x=x")
-	m.cookieTail = strings.TrimPrefix((&http.Cookie{Name: "x", Value: "x", HttpOnly: m.httpOnly, Secure: m.secure, SameSite: m.sameSite}).String(), "x=x")
+	m.cookieTail = strings.TrimPrefix((&http.Cookie{Name: "x", Value: "x", HttpOnly: m.httpOnly, Secure: m.secure, SameSite: m.sameSite, Partitioned: m.partitioned}).String(), "x=x")
 }
 
 // validCookieName reports whether name is an HTTP token (RFC 6265).

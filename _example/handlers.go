@@ -20,7 +20,9 @@ var catalog = gin.H{
 
 // index counts the visitor's visits, as the tutorial does with
 // request.session['num_visits']. The template reads the new count from
-// .session.num_visits.
+// .session.num_visits. It is the site's one GET that changes the session,
+// and a harmless one: no CSRF defence stops a GET, so a link on another site
+// can count a visit, and nothing that matters may change on a GET.
 func index(c *gin.Context) {
 	s := sessions.Default(c)
 	visits, _ := s.Get("num_visits", 0).(int)

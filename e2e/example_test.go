@@ -22,16 +22,7 @@ const chromiumPath = "/usr/bin/chromium"
 // visitor would: the visit counter, the greeting, login and logout with their
 // flash messages, and the session cookie hidden from scripts.
 func TestExampleSite(t *testing.T) {
-	requireChromium(t)
-
-	// One deadline for the whole walk, so that a hung browser or server fails
-	// the test instead of blocking it; it bounds the run, it measures nothing.
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-
-	base := startSite(ctx, t)
-	ctx = newBrowser(ctx, t)
-	b := &browser{t: t, ctx: ctx, base: base}
+	b := openSite(t)
 
 	// The visit counter, pluralized: 1 time, 2 times, 3 times.
 	for i, want := range []string{
@@ -105,6 +96,18 @@ func TestExampleSite(t *testing.T) {
 	if got, want := b.text("#visits"), "You have visited this page 1 time."; got != want {
 		t.Fatalf("after logout: got %q, want %q", got, want)
 	}
+}
+
+// openSite starts the example site and a fresh browser for one test. One
+// deadline covers the test, so that a hung browser or server fails it
+// instead of blocking it; it bounds the run, it measures nothing.
+func openSite(t *testing.T) *browser {
+	t.Helper()
+	requireChromium(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	base := startSite(ctx, t)
+	return &browser{t: t, ctx: newBrowser(ctx, t), base: base}
 }
 
 // requireChromium fails under CI, where `make e2e` must have installed the

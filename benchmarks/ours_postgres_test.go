@@ -16,10 +16,14 @@ func init() {
 }
 
 func mountOursPostgres(tb testing.TB, r *gin.Engine, env *redisEnv) handlers {
+	return mountOurs(r, oursPostgresStore(tb, env))
+}
+
+func oursPostgresStore(tb testing.TB, env *redisEnv) *pgstore.Store {
 	store, err := pgstore.New(context.Background(), pgxPool(tb, env), pgstore.WithTable("ginsessions"))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { store.Close() })
-	return mountOurs(r, store)
+	return store
 }

@@ -157,6 +157,10 @@ func pgxPool(tb testing.TB, env *redisEnv) *pgxpool.Pool {
 // gin-contrib/sessions' postgres store is antonlindstrom/pgstore on
 // database/sql and lib/pq; it keeps its table, http_sessions, itself.
 func mountGinContribPostgres(tb testing.TB, r *gin.Engine, env *redisEnv) handlers {
+	return mountGinContrib(r, ginContribPostgresStore(tb, env))
+}
+
+func ginContribPostgresStore(tb testing.TB, env *redisEnv) gcspg.Store {
 	connector, err := pq.NewConnector(needPostgres(tb))
 	if err != nil {
 		tb.Fatal(err)
@@ -170,12 +174,16 @@ func mountGinContribPostgres(tb testing.TB, r *gin.Engine, env *redisEnv) handle
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return mountGinContrib(r, store)
+	return store
 }
 
-// scs's pgxstore wants its table made as its README says; its cleaner is
-// off, as the memory store's is.
 func mountSCSPostgres(tb testing.TB, r *gin.Engine, env *redisEnv) handlers {
+	return mountSCS(r, scsPostgresStore(tb, env))
+}
+
+// scsPostgresStore is scs's pgxstore on a table made as its README says;
+// its cleaner is off, as the memory store's is.
+func scsPostgresStore(tb testing.TB, env *redisEnv) *pgxstore.PostgresStore {
 	pool := pgxPool(tb, env)
 	const table = "scs_sessions"
 	schema := fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %[1]s (token TEXT PRIMARY KEY, data BYTEA NOT NULL, expiry TIMESTAMPTZ NOT NULL);
@@ -183,5 +191,5 @@ CREATE INDEX IF NOT EXISTS %[1]s_expiry_idx ON %[1]s (expiry)`, table)
 	if _, err := pool.Exec(context.Background(), schema); err != nil {
 		tb.Fatal(err)
 	}
-	return mountSCS(r, pgxstore.NewWithConfig(pool, pgxstore.Config{TableName: table}))
+	return pgxstore.NewWithConfig(pool, pgxstore.Config{TableName: table})
 }

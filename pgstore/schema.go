@@ -16,7 +16,7 @@ const defaultTable = "sessions"
 // indexes (the name followed by indexSuffixLen bytes) fit PostgreSQL's
 // 63-byte identifiers, which it would otherwise cut silently.
 const (
-	indexSuffixLen = len("_principal_idx")
+	indexSuffixLen = len(principalIndex)
 	maxNameBytes   = 63 - indexSuffixLen
 )
 
@@ -59,10 +59,25 @@ func (t table) quoted() string {
 	return pgx.Identifier{t.schema, t.name}.Sanitize()
 }
 
-// index is the quoted name of one of the table's indexes. An index lives in
-// its table's schema, so its name takes no schema.
+// The suffixes of the names of the table's indexes.
+const (
+	expiresIndex   = "_expires_idx"
+	principalIndex = "_principal_idx"
+)
+
+// index is the quoted name of one of the table's indexes, as CREATE INDEX
+// takes it: an index lives in its table's schema, so its name takes none.
 func (t table) index(suffix string) string {
 	return pgx.Identifier{t.name + suffix}.Sanitize()
+}
+
+// qualifiedIndex is the quoted name of one of the table's indexes, with the
+// table's schema when it has one, as to_regclass finds it.
+func (t table) qualifiedIndex(suffix string) string {
+	if t.schema == "" {
+		return t.index(suffix)
+	}
+	return pgx.Identifier{t.schema, t.name + suffix}.Sanitize()
 }
 
 // lockKey is the text whose hash names the advisory locks taken for this
@@ -98,17 +113,25 @@ func schemaSQL(t table) []string {
 	user_agent text NOT NULL DEFAULT ''
 )`,
 		// The cleaner finds expired rows by this index.
-		`CREATE INDEX IF NOT EXISTS ` + t.index("_expires_idx") + ` ON ` + q + ` (expires)`,
+		`CREATE INDEX IF NOT EXISTS ` + t.index(expiresIndex) + ` ON ` + q + ` (expires)`,
 		// A user's sessions, most recently seen first; anonymous sessions,
 		// most of the table, stay out of it.
-		`CREATE INDEX IF NOT EXISTS ` + t.index("_principal_idx") + ` ON ` + q + ` (principal, last_seen DESC) WHERE principal <> ''`,
+		`CREATE INDEX IF NOT EXISTS ` + t.index(principalIndex) + ` ON ` + q + ` (principal, last_seen DESC) WHERE principal <> ''`,
 	}
 }
 
 // createSchema runs schemaSQL in one transaction under an advisory lock, so
 // that processes starting at once do not race: CREATE TABLE IF NOT EXISTS
-// alone can fail with a duplicate key when two run together.
+// alone can fail with a duplicate key when two run together. When the table
+// and its indexes exist it runs nothing, so that a role without the right
+// to create tables (the table made by a migration, say) can use the store.
 func createSchema(ctx context.Context, pool *pgxpool.Pool, t table) error {
+	var exists bool
+	err := pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND to_regclass($3) IS NOT NULL`,
+		t.quoted(), t.qualifiedIndex(expiresIndex), t.qualifiedIndex(principalIndex)).Scan(&exists)
+	if err != nil || exists {
+		return err
+	}
 	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, t.lockKey("schema")); err != nil {
 			return err

@@ -119,3 +119,39 @@ func TestImpossibleOptionsPanic(t *testing.T) {
 		})
 	}
 }
+
+// TestNewWithoutCreatePrivilege: a role that may use the table but not
+// create tables (the table made by a migration) can start the store.
+func TestNewWithoutCreatePrivilege(t *testing.T) {
+	_, admin, table := newStore(t)
+	role := "pgstore_user_" + strings.TrimPrefix(table, "sessions_test_")
+	if _, err := admin.Exec(testCtx(t), "CREATE ROLE "+role+" LOGIN"); err != nil {
+		t.Skipf("cannot create a role on this server: %v", err)
+	}
+	t.Cleanup(func() { admin.Exec(testCtx(t), "DROP OWNED BY "+role+"; DROP ROLE "+role) })
+	if _, err := admin.Exec(testCtx(t), "GRANT SELECT, INSERT, UPDATE, DELETE ON "+pgx.Identifier{table}.Sanitize()+" TO "+role); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := pgxpool.ParseConfig(needServer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.User = role
+	pool, err := pgxpool.NewWithConfig(testCtx(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(testCtx(t), "CREATE TABLE pgstore_may_not (x int)"); err == nil {
+		t.Fatal("the role may create tables; the test proves nothing")
+	}
+	store, err := pgstore.New(testCtx(t), pool, pgstore.WithTable(table))
+	if err != nil {
+		t.Fatalf("New as a role that cannot create tables: %v", err)
+	}
+	defer store.Close()
+	id := created(t, store, map[string]string{"a": "1"})
+	if got := loaded(t, store, id); got["a"] != "1" {
+		t.Fatalf("values = %v", got)
+	}
+}

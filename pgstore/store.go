@@ -99,7 +99,9 @@ const (
 // pool connects to, creating the table and its indexes when they are
 // missing, and starts the cleaner of expired rows. New is safe to call from
 // several processes at once: they take turns creating the table, under an
-// advisory lock. The store never closes pool: its owner does, after Close.
+// advisory lock. When the table and its indexes exist, New creates nothing,
+// so a role without the right to create tables can use one made beforehand.
+// The store never closes pool: its owner does, after Close.
 //
 // The table has one row per session:
 //

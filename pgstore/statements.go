@@ -66,10 +66,12 @@ SELECT EXISTS (SELECT FROM saved), CASE WHEN EXISTS (SELECT FROM saved) THEN NUL
 		// $1 id, $2 seen, $3 expires, $4 now.
 		touch: `UPDATE ` + q + ` SET last_seen = $2, expires = $3 WHERE id = $1 AND expires > $4`,
 
-		// A user's live sessions, by the index on principal.
+		// A user's live sessions, by the index on principal. The index
+		// leaves anonymous sessions out; saying so here lets a generic plan
+		// (a prepared statement's, where $1 is unknown) use it too.
 		// $1 principal, $2 now.
 		userList: `SELECT ` + recordColumns + ` FROM ` + q + `
-WHERE principal = $1 AND expires > $2`,
+WHERE principal = $1 AND principal <> '' AND expires > $2`,
 
 		// A user's live sessions that the selection picks, deleted in one
 		// statement; the Keep most recently seen are spared.
@@ -77,7 +79,7 @@ WHERE principal = $1 AND expires > $2`,
 		// or "", $5 how many to keep.
 		userDelete: `DELETE FROM ` + q + ` WHERE id IN (
 	SELECT id FROM ` + q + `
-	WHERE principal = $1 AND expires > $2 AND ($3 = '' OR uuid = $3) AND ($4 = '' OR uuid <> $4)
+	WHERE principal = $1 AND principal <> '' AND expires > $2 AND ($3 = '' OR uuid = $3) AND ($4 = '' OR uuid <> $4)
 	ORDER BY last_seen DESC OFFSET $5
 ) AND expires > $2`,
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ginsessions/sessions"
 	"github.com/ginsessions/sessions/sessionstest"
+	"github.com/jackc/pgx/v5"
 )
 
 // login creates a session of principal, last seen at seen, alive until
@@ -236,5 +237,41 @@ func TestUserTag(t *testing.T) {
 	tag, err := store.UserTag(testCtx(t), "ann")
 	if tag != "" || err != nil {
 		t.Fatalf("UserTag = %q, %v; want \"\", nil", tag, err)
+	}
+}
+
+// TestUserQueriesUseTheIndex: the per-user statements find a user's rows by
+// the index on principal, even in the generic plan of a prepared statement,
+// where the principal is not known.
+func TestUserQueriesUseTheIndex(t *testing.T) {
+	store, pool, table := newStore(t)
+	conn, err := pool.Acquire(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(testCtx(t), "SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off"); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Exec(testCtx(t), "RESET ALL; DEALLOCATE ALL")
+	list, remove := store.UserStatements()
+	for _, stmt := range []struct{ name, sql, types, args string }{
+		{"list", list, "text, timestamptz", "'ann', now()"},
+		{"delete", remove, "text, timestamptz, text, text, int", "'ann', now(), '', '', 0"},
+	} {
+		if _, err := conn.Exec(testCtx(t), "PREPARE "+stmt.name+" ("+stmt.types+") AS "+stmt.sql); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := conn.Query(testCtx(t), "EXPLAIN EXECUTE "+stmt.name+" ("+stmt.args+")")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if plan := strings.Join(lines, "\n"); !strings.Contains(plan, table+"_principal_idx") {
+			t.Errorf("the %s statement's generic plan does not use the principal index:\n%s", stmt.name, plan)
+		}
 	}
 }

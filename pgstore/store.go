@@ -18,6 +18,10 @@
 // statement each. Concurrent requests that change different keys of one
 // session, or increment the same counter, lose nothing.
 //
+// It implements sessions.UserStore: a user's sessions are the rows with
+// that principal, listed and deleted by one statement each through an
+// index, so the per-user features (Login, UserSessions, revoking) work.
+//
 // Expired rows are never served and are deleted in the background, in
 // small batches, by one process of all those sharing the table at a time.
 //

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -186,5 +187,37 @@ func TestValuesReadableInSQL(t *testing.T) {
 	}
 	if greeting != "Hello, Gin Sessions!" || visits != 3 {
 		t.Fatalf("greeting=%q visits=%d", greeting, visits)
+	}
+}
+
+// TestConcurrentNewOnOneID: inserts under one id at once never fail on the
+// primary key; one of them wins, whole.
+func TestConcurrentNewOnOneID(t *testing.T) {
+	store, _, _ := newStore(t)
+	id := sessionstest.NewID()
+	const n = 20
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			now := time.Now()
+			v := strconv.Itoa(i)
+			errs <- store.Save(testCtx(t), id, sessions.Change{New: true, Set: map[string]string{"writer": v, "copy": v},
+				UUID: "u" + v, Created: now, Saved: now, Expires: now.Add(time.Hour)})
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent Save(New): %v", err)
+		}
+	}
+	rec, found, err := store.Load(testCtx(t), id)
+	if err != nil || !found {
+		t.Fatalf("Load: found=%v err=%v", found, err)
+	}
+	if w := rec.Values["writer"]; rec.Values["copy"] != w || rec.UUID != "u"+w || len(rec.Values) != 2 {
+		t.Fatalf("a mix of inserts: %v, UUID %q", rec.Values, rec.UUID)
 	}
 }

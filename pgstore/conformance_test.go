@@ -7,9 +7,12 @@ import (
 	"github.com/ginsessions/sessions/sessionstest"
 )
 
-// TestConformance runs the conformance kit on a real PostgreSQL, one table
-// for all its subtests (the kit's ids are random).
+// TestConformance runs the conformance kit, the per-user cases included, on
+// a real PostgreSQL: a table of its own for each case, through one pool.
 func TestConformance(t *testing.T) {
-	store, _, _ := newStore(t)
-	sessionstest.Run(t, func(t *testing.T) sessions.Store { return store })
+	pool := newPool(t, needServer(t), nil)
+	sessionstest.Run(t, func(t *testing.T) sessions.Store {
+		store, _, _ := newStoreOn(t, pool)
+		return store
+	})
 }

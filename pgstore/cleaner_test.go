@@ -2,7 +2,6 @@ package pgstore_test
 
 import (
 	"bytes"
-	"context"
 	"log/slog"
 	"strings"
 	"sync"
@@ -58,14 +57,7 @@ func TestCleanOneAtATime(t *testing.T) {
 	store, pool, table := newStore(t)
 	insertRows(t, pool, table, 20, time.Now().Add(-time.Minute))
 
-	tx, err := pool.Begin(testCtx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(context.Background())
-	if _, err := tx.Exec(testCtx(t), `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, pgstore.CleanerLockKey(table)); err != nil {
-		t.Fatal(err)
-	}
+	tx := holding(t, pool, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, pgstore.CleanerLockKey(table))
 	if deleted, err := store.Clean(testCtx(t)); err != nil || deleted != 0 {
 		t.Fatalf("Clean while another holds the lock: deleted %d, %v; want 0, nil", deleted, err)
 	}
@@ -85,14 +77,7 @@ func TestCleanOneAtATime(t *testing.T) {
 func TestCleanSkipsLockedRows(t *testing.T) {
 	store, pool, table := newStore(t)
 	insertRows(t, pool, table, 3, time.Now().Add(-time.Minute))
-	tx, err := pool.Begin(testCtx(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(context.Background())
-	if _, err := tx.Exec(testCtx(t), `SELECT FROM `+pgx.Identifier{table}.Sanitize()+` ORDER BY id LIMIT 1 FOR UPDATE`); err != nil {
-		t.Fatal(err)
-	}
+	holding(t, pool, `SELECT FROM `+pgx.Identifier{table}.Sanitize()+` ORDER BY id LIMIT 1 FOR UPDATE`)
 	if deleted, err := store.Clean(testCtx(t)); err != nil || deleted != 2 {
 		t.Fatalf("Clean with one row held: deleted %d, %v; want 2, nil", deleted, err)
 	}

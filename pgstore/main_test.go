@@ -109,3 +109,19 @@ func newStoreOn(t testing.TB, pool *pgxpool.Pool, opts ...pgstore.Option) (*pgst
 	t.Cleanup(func() { store.Close() })
 	return store, pool, table
 }
+
+// holding runs sql in a transaction that it leaves open, holding whatever
+// locks sql took, and returns the transaction; it is rolled back when t ends
+// unless the test ends it first.
+func holding(t testing.TB, pool *pgxpool.Pool, sql string, args ...any) pgx.Tx {
+	t.Helper()
+	tx, err := pool.Begin(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Rollback(context.Background()) })
+	if _, err := tx.Exec(testCtx(t), sql, args...); err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}

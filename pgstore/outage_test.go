@@ -105,14 +105,7 @@ func TestTimeoutIsUnavailable(t *testing.T) {
 			h := engine(store)
 			cookie := sessionCookie(t, get(h, "/counter", nil))
 
-			tx, err := pool.Begin(testCtx(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer tx.Rollback(context.Background())
-			if _, err := tx.Exec(testCtx(t), "SELECT FROM "+pgx.Identifier{table}.Sanitize()+" WHERE id = $1 FOR UPDATE", rowID(cookie)); err != nil {
-				t.Fatal(err)
-			}
+			tx := holding(t, pool, "SELECT FROM "+pgx.Identifier{table}.Sanitize()+" WHERE id = $1 FOR UPDATE", rowID(cookie))
 			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 			defer cancel()
 			if w := getCtx(ctx, h, "/counter", cookie); w.Code != http.StatusServiceUnavailable {

@@ -1,7 +1,7 @@
 package pgstore
 
-// statements are the SQL texts of the store's operations on one table, each
-// one statement, so each operation is one round trip.
+// statements are the SQL texts of the store's operations on one table. Each
+// request-time operation is one of them, so it costs one round trip.
 type statements struct {
 	load, insert, update, increment, touch, remove, cleanBatch string
 	userList, userDelete                                       string
@@ -29,8 +29,8 @@ ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data, uuid = EXCLUDED.uuid,
 		// gets to it: PostgreSQL re-reads a row that a concurrent save
 		// changed meanwhile, so no change is lost. A row that is missing,
 		// expired or not an object is not updated: the caller reports that
-		// as ErrInterrupted.
-		// An IP that is not "" replaces the row's.
+		// as ErrInterrupted. An IP that is not "" replaces the row's.
+		//
 		// $1 id, $2 keys to delete, $3 values to set (an object), $4 saved,
 		// $5 expires, $6 expiry_ns, $7 now, $8 ip.
 		update: `UPDATE ` + q + ` AS s SET data = (s.data - $2::text[]) || $3::jsonb,
@@ -98,7 +98,7 @@ WHERE principal = $1 AND principal <> '' AND expires > $2`,
 }
 
 // recordColumns are the columns of a sessions.Record but its values, in
-// the order scanRecord reads them.
+// the order of recordFields.
 const recordColumns = `uuid, created, saved, last_seen, expires, expiry_ns, principal, ip, user_agent`
 
 // incrementable is SQL that holds when adding delta to the JSON value v

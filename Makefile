@@ -28,10 +28,10 @@ redis-server:
 	@command -v redis-server >/dev/null && command -v redis-cli >/dev/null || \
 		{ $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }
 
-# PostgreSQL's initdb and pg_ctl, for the throwaway servers of the pgstore
+# PostgreSQL's initdb and postgres, for the throwaway servers of the pgstore
 # tests (internal/pgtest finds them in PATH or in /usr/lib/postgresql/*/bin).
 postgresql:
-	@command -v initdb >/dev/null && command -v pg_ctl >/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || \
+	@command -v initdb >/dev/null && command -v postgres >/dev/null || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || \
 		{ $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
 
 # The example site with its sessions in PostgreSQL at DATABASE_URL.

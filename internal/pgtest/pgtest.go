@@ -1,6 +1,6 @@
 // Package pgtest starts throwaway PostgreSQL servers for tests and
-// benchmarks: initdb into a temporary folder, then pg_ctl on a free loopback
-// port, with the server's unix socket in the same folder, so that nothing
+// benchmarks: initdb into a temporary folder, then postgres on a free
+// loopback port, with the server's unix socket in the same folder, so that nothing
 // touches a PostgreSQL the machine already runs. A test can stop and start
 // its server again to see what an outage does.
 //
@@ -25,6 +25,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // EnvURL names the environment variable that points the tests at an
@@ -85,8 +86,8 @@ func ForMain(envs ...string) (url, missing string, stop func(), err error) {
 	return s.URL, "", s.Close, nil
 }
 
-// ErrMissing means initdb or pg_ctl could not be found.
-var ErrMissing = errors.New("pgtest: PostgreSQL's initdb and pg_ctl are not in PATH nor in /usr/lib/postgresql/*/bin: " + missingHint)
+// ErrMissing means initdb or postgres could not be found.
+var ErrMissing = errors.New("pgtest: PostgreSQL's initdb and postgres are not in PATH nor in /usr/lib/postgresql/*/bin: " + missingHint)
 
 // Server is a throwaway PostgreSQL server.
 type Server struct {
@@ -97,6 +98,8 @@ type Server struct {
 	bin, dir, data string
 	port           int
 	cred           *syscall.Credential // nil unless the server runs as another user
+	cmd            *exec.Cmd           // nil while stopped
+	exited         chan struct{}       // closed once cmd has been reaped
 }
 
 // Launch initialises a database cluster in a new temporary folder and
@@ -138,19 +141,81 @@ func Launch() (*Server, error) {
 	return nil, err
 }
 
-// Stop stops the server at once (pg_ctl's immediate mode: connections are
-// cut as in a crash), keeping its data for Restart.
+// Stop stops the server at once (PostgreSQL's immediate shutdown:
+// connections are cut as in a crash), keeping its data for Restart.
 func (s *Server) Stop() error {
-	return s.run("pg_ctl", "-D", s.data, "-m", "immediate", "-w", "stop")
+	if s.cmd == nil {
+		return nil
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGQUIT)
+	<-s.exited
+	s.cmd = nil
+	return nil
 }
 
 // Restart starts the stopped server again on the same port and waits until
 // it accepts connections. fsync is off, which loses data only when the
 // machine itself crashes: a commit still reaches the operating system
 // before it returns, so it survives Stop.
+//
+// The server is a child of this process, not a daemon, and the kernel
+// stops it if this process dies before Close (a panic, a -timeout), so
+// that no server outlives its test.
 func (s *Server) Restart() error {
-	opts := fmt.Sprintf("-p %d -c listen_addresses=127.0.0.1 -k %s -c fsync=off", s.port, s.dir)
-	return s.run("pg_ctl", "-D", s.data, "-l", filepath.Join(s.dir, "server.log"), "-o", opts, "-w", "-t", "30", "start")
+	log, err := os.OpenFile(filepath.Join(s.dir, "server.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	// A server that was stopped is gone, so its pid file is stale, and
+	// ready must not read it.
+	_ = os.Remove(filepath.Join(s.data, "postmaster.pid"))
+	cmd := exec.Command(filepath.Join(s.bin, "postgres"), "-D", s.data, "-p", strconv.Itoa(s.port),
+		"-c", "listen_addresses=127.0.0.1", "-k", s.dir, "-c", "fsync=off")
+	cmd.Dir, cmd.Stdout, cmd.Stderr = s.dir, log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred, Pdeathsig: syscall.SIGQUIT}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("pgtest: starting postgres: %w", err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	s.cmd, s.exited = cmd, exited
+	deadline := time.Now().Add(startTimeout)
+	for !s.ready() {
+		select {
+		case <-exited:
+			s.cmd = nil
+			return fmt.Errorf("pgtest: postgres on port %d exited; server log:\n%s", s.port, s.logTail())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			_ = s.Stop()
+			return fmt.Errorf("pgtest: postgres on port %d was not ready within %v; server log:\n%s", s.port, startTimeout, s.logTail())
+		}
+	}
+	return nil
+}
+
+// startTimeout bounds how long a server may take to accept connections.
+const startTimeout = 30 * time.Second
+
+// ready reports whether the server says, in its postmaster.pid, that it
+// accepts connections: the eighth line is "ready" then, as pg_ctl reads it.
+func (s *Server) ready() bool {
+	pid, err := os.ReadFile(filepath.Join(s.data, "postmaster.pid"))
+	if err != nil {
+		return false
+	}
+	lines := strings.Split(string(pid), "\n")
+	return len(lines) > 7 && strings.TrimSpace(lines[7]) == "ready"
+}
+
+func (s *Server) logTail() []byte {
+	log, _ := os.ReadFile(filepath.Join(s.dir, "server.log"))
+	return tail(log)
 }
 
 // Close stops the server and removes its files.
@@ -181,8 +246,7 @@ func (s *Server) run(program string, args ...string) error {
 	}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		log, _ := os.ReadFile(filepath.Join(s.dir, "server.log"))
-		return fmt.Errorf("pgtest: %s %s: %w\n%s\nserver log:\n%s", program, strings.Join(args, " "), err, out, tail(log))
+		return fmt.Errorf("pgtest: %s %s: %w\n%s", program, strings.Join(args, " "), err, out)
 	}
 	return nil
 }
@@ -196,12 +260,12 @@ func tail(log []byte) []byte {
 	return log
 }
 
-// binDir finds the folder holding initdb and pg_ctl: PATH first, then the
-// newest of Debian's versioned folders, where its packages put them.
+// binDir finds the folder holding initdb and postgres: PATH first, then
+// the newest of Debian's versioned folders, where its packages put them.
 func binDir() (string, error) {
 	if initdb, err := exec.LookPath("initdb"); err == nil {
 		dir := filepath.Dir(initdb)
-		if _, err := os.Stat(filepath.Join(dir, "pg_ctl")); err == nil {
+		if _, err := os.Stat(filepath.Join(dir, "postgres")); err == nil {
 			return dir, nil
 		}
 	}
@@ -209,8 +273,8 @@ func binDir() (string, error) {
 	sort.Slice(dirs, func(i, j int) bool { return version(dirs[i]) > version(dirs[j]) })
 	for _, dir := range dirs {
 		_, errInit := os.Stat(filepath.Join(dir, "initdb"))
-		_, errCtl := os.Stat(filepath.Join(dir, "pg_ctl"))
-		if errInit == nil && errCtl == nil {
+		_, errServer := os.Stat(filepath.Join(dir, "postgres"))
+		if errInit == nil && errServer == nil {
 			return dir, nil
 		}
 	}

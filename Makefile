@@ -23,7 +23,8 @@ vet:
 	$(GO) build -o /dev/null ./_example
 	GOWORK=$(EXAMPLE_WORK) $(GO) vet -tags postgres ./_example
 
-# redis-server (and redis-cli, for the cluster tests) from Debian's packages.
+# redis-server (and redis-cli, for the cluster tests) from Debian's packages;
+# the Sentinel tests run redis-server --sentinel, so redis-sentinel is not needed.
 redis-server:
 	@command -v redis-server >/dev/null && command -v redis-cli >/dev/null || \
 		{ $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }

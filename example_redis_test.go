@@ -42,6 +42,10 @@ func ExampleNewRedisStore_sentinel() {
 func ExampleNewRedisStore_cluster() {
 	rdb := redis.NewClusterClient(&redis.ClusterOptions{
 		Addrs: []string{"redis-1:6379", "redis-2:6379", "redis-3:6379"},
+		// Reread the slot map every second while requests run: a master
+		// that died sends no MOVED, and with go-redis's default, a minute,
+		// its sessions get 503 that long after a replica took its place.
+		ClusterStateReloadInterval: time.Second,
 	})
 	defer rdb.Close()
 

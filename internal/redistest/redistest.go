@@ -1,9 +1,12 @@
 // Package redistest starts real redis-server processes for tests: single
-// servers on free loopback ports and three-master Redis Clusters, each in the
-// test's temporary directory and stopped, by its own process id, when the test
-// ends.
+// servers on free loopback ports, Sentinel failover groups (a master, a
+// replica and three sentinels), and Redis Clusters of three masters, with or
+// without a replica each, whose slots it can move from master to master. Each
+// server runs in a temporary directory of the test's and is stopped, by its
+// own process id, when the test ends; a test can kill, pause and restart one.
 //
-// The servers come from the redis-server and redis-cli programs in PATH.
+// The servers come from the redis-server and redis-cli programs in PATH; the
+// sentinels are redis-server --sentinel.
 // When they are missing, a test that needs them is skipped with a message that
 // says how to get them, except when the environment has CI=true: there a
 // missing server fails the test, so that CI cannot pass by running nothing.
@@ -18,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -77,19 +81,26 @@ type Server struct {
 // redis-server arguments, such as "--cluster-enabled", "yes".
 func Start(t testing.TB, extra ...string) *Server {
 	t.Helper()
+	return startIn(t, t.TempDir(), nil, extra...)
+}
+
+// startIn starts a server as Start does, in dir. lead are the arguments that
+// must come before the port and the others, such as a configuration file.
+func startIn(t testing.TB, dir string, lead []string, extra ...string) *Server {
+	t.Helper()
 	Require(t, "redis-server")
-	dir := t.TempDir()
 	var err error
 	for range 3 { // another process may take the free port first
 		s := &Server{t: t, dir: dir}
 		port := freePort(t)
 		s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		s.args = append([]string{
+		s.args = append(slices.Clone(lead),
 			"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
 			"--save", "", "--appendonly", "no",
 			"--dir", dir, "--logfile", filepath.Join(dir, "redis.log"),
 			"--daemonize", "no",
-		}, extra...)
+		)
+		s.args = append(s.args, extra...)
 		if err = s.start(); err == nil {
 			t.Cleanup(s.stop)
 			return s
@@ -113,6 +124,7 @@ func freePort(t testing.TB) int {
 func (s *Server) start() error {
 	s.cmd = exec.Command("redis-server", s.args...)
 	s.cmd.Dir = s.dir
+	dieWithTest(s.cmd)
 	if err := s.cmd.Start(); err != nil {
 		return fmt.Errorf("starting redis-server: %w", err)
 	}
@@ -149,6 +161,9 @@ func (s *Server) stop() {
 	<-s.done
 	s.cmd = nil
 }
+
+// running reports whether the server was started and not killed since.
+func (s *Server) running() bool { return s.cmd != nil }
 
 // Kill stops the server at once, as a crash would; Restart brings it back.
 func (s *Server) Kill() {
@@ -202,13 +217,42 @@ func (s *Server) logTail() string {
 // Redis error reply is returned as an error. It is meant for setting servers
 // up, not for the code under test, which goes through go-redis.
 func Do(addr string, args ...string) (string, error) {
-	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	reply, err := roundTrip(addr, args)
 	if err != nil {
 		return "", err
 	}
+	text, ok := reply.(string)
+	if !ok {
+		return "", fmt.Errorf("%s replied with a list; use DoList", args[0])
+	}
+	return text, nil
+}
+
+// DoList is Do for commands that reply with a list of strings, such as
+// CLUSTER GETKEYSINSLOT or SENTINEL GET-MASTER-ADDR-BY-NAME. A null reply is
+// an empty list.
+func DoList(addr string, args ...string) ([]string, error) {
+	reply, err := roundTrip(addr, args)
+	if err != nil || reply == nil {
+		return nil, err
+	}
+	list, ok := reply.([]string)
+	if !ok {
+		return nil, fmt.Errorf("%s replied %q, not a list", args[0], reply)
+	}
+	return list, nil
+}
+
+// roundTrip sends args as one command and reads its reply: a string, a
+// []string, or nil for a null reply.
+func roundTrip(addr string, args []string) (any, error) {
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return nil, err
+	}
 	defer conn.Close()
 	if err := conn.SetDeadline(time.Now().Add(5 * time.Second)); err != nil {
-		return "", err
+		return nil, err
 	}
 	var req strings.Builder
 	fmt.Fprintf(&req, "*%d\r\n", len(args))
@@ -216,32 +260,58 @@ func Do(addr string, args ...string) (string, error) {
 		fmt.Fprintf(&req, "$%d\r\n%s\r\n", len(a), a)
 	}
 	if _, err := io.WriteString(conn, req.String()); err != nil {
-		return "", err
+		return nil, err
 	}
-	r := bufio.NewReader(conn)
+	return readReply(bufio.NewReader(conn), true)
+}
+
+// readReply reads one RESP2 reply. A list may only hold strings (list is
+// false for its elements), which is all the set-up commands need.
+func readReply(r *bufio.Reader, list bool) (any, error) {
 	line, err := r.ReadString('\n')
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	line = strings.TrimSuffix(line, "\r\n")
 	if line == "" {
-		return "", errors.New("empty reply")
+		return nil, errors.New("empty reply")
 	}
 	switch line[0] {
 	case '+', ':':
 		return line[1:], nil
 	case '-':
-		return "", errors.New(line[1:])
+		return nil, errors.New(line[1:])
 	case '$':
 		n, err := strconv.Atoi(line[1:])
-		if err != nil || n < 0 {
-			return "", fmt.Errorf("unexpected reply %q", line)
+		if err != nil || n < -1 {
+			return nil, fmt.Errorf("unexpected reply %q", line)
+		}
+		if n == -1 {
+			return nil, nil
 		}
 		buf := make([]byte, n+2)
 		if _, err := io.ReadFull(r, buf); err != nil {
-			return "", err
+			return nil, err
 		}
 		return string(buf[:n]), nil
+	case '*':
+		n, err := strconv.Atoi(line[1:])
+		if !list || err != nil || n < -1 {
+			return nil, fmt.Errorf("unsupported reply %q", line)
+		}
+		if n == -1 {
+			return nil, nil
+		}
+		items := make([]string, 0, n)
+		for range n {
+			item, err := readReply(r, false)
+			if err != nil {
+				return nil, err
+			}
+			text, _ := item.(string) // a null element reads as ""
+			items = append(items, text)
+		}
+		return items, nil
 	}
-	return "", fmt.Errorf("unsupported reply %q", line)
+	return nil, fmt.Errorf("unsupported reply %q", line)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ginsessions/sessions/pgstore"
 	"github.com/jackc/pgx/v5"
+	"go.uber.org/goleak"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -155,4 +156,28 @@ func TestCleanerFailureIsLogged(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestCloseLeavesNoGoroutine: once the store and its pool are closed,
+// nothing of either keeps running.
+func TestCloseLeavesNoGoroutine(t *testing.T) {
+	admin := newPool(t, needServer(t), nil) // drops the table at the end
+	table := uniqueTable(t, admin)
+	if err := admin.Ping(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+
+	pool, err := pgxpool.New(testCtx(t), needServer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := pgstore.New(testCtx(t), pool, pgstore.WithTable(table), pgstore.WithCleanupInterval(time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	created(t, store, map[string]string{"a": "1"})
+	time.Sleep(5 * time.Millisecond) // the cleaner runs meanwhile
+	store.Close()
+	pool.Close()
 }

@@ -2,7 +2,6 @@ package sessions
 
 import (
 	"encoding/json"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -75,7 +74,7 @@ func decodeValue(raw string) (any, bool) {
 	case "false":
 		return false, true
 	}
-	if n, err := strconv.ParseInt(raw, 10, 64); err == nil {
+	if n, ok := decodeInt64(raw); ok {
 		return int(n), true
 	}
 	if s, ok := decodeString(raw); ok {
@@ -131,17 +130,24 @@ func decodeString(raw string) (string, bool) {
 	return s, true
 }
 
-// decodeInt64 reads an integer, accepting integral numbers written in float
-// notation (1e3, 3.0) as other encoders may write them.
+// decodeInt64 reads integer text exactly as Redis's HINCRBY does: an
+// optional minus sign and digits, without a leading zero, a plus sign or
+// "-0", within the int64 range. A number in float notation (3.0, 1e3) is
+// not an integer, so that GetInt, Incr and every store agree on what Incr
+// may add to.
 func decodeInt64(raw string) (int64, bool) {
-	if n, err := strconv.ParseInt(raw, 10, 64); err == nil {
-		return n, true
-	}
-	f, ok := decodeFloat64(raw)
-	if !ok || f != math.Trunc(f) || f < math.MinInt64 || f >= math.MaxInt64 {
+	digits := strings.TrimPrefix(raw, "-")
+	if digits == "" || digits[0] < '0' || digits[0] > '9' || (digits[0] == '0' && len(raw) > 1) {
 		return 0, false
 	}
-	return int64(f), true
+	n, err := strconv.ParseInt(raw, 10, 64)
+	return n, err == nil
+}
+
+// addInt64 returns a+b and whether it fits in an int64.
+func addInt64(a, b int64) (int64, bool) {
+	n := a + b
+	return n, (n > a) == (b > 0)
 }
 
 // decodeFloat64 reads any JSON number.

@@ -77,9 +77,12 @@ type Session struct {
 	req *http.Request
 	ctx context.Context
 
-	accessed  bool // read or changed during this request
-	committed bool // the response headers have been prepared
-	late      bool // changed after the headers were written
+	// The lifecycle: see lifecycle.go.
+	phase    phase
+	sent     bool   // the commit ran: the response headers are gone
+	late     bool   // changed after the headers, not saved yet
+	answer   answer // who writes the response
+	reported bool   // err is in c.Errors
 
 	// The rest exists once the session is first used, so that requests
 	// that never touch it stay small.
@@ -88,11 +91,9 @@ type Session struct {
 
 // sessionData is a session's state once it has been loaded.
 type sessionData struct {
-	hadCookie bool // the request carried our cookie, valid or not
-	exists    bool // a live record was loaded (or saved) under token
-	token     string
-	id        string
-	rec       Record // metadata and the values as stored
+	token string
+	id    string // the digest of token, or of the offered token whose load failed
+	rec   Record // metadata and the values as stored
 
 	// The request's changes, over rec.Values. local holds the current
 	// encoded value of every key set or incremented; incr says which of
@@ -101,12 +102,14 @@ type sessionData struct {
 	incr    map[string]int64
 	deleted map[string]struct{}
 
-	expiry   time.Duration // the session's policy, as Record.Expiry
-	modified bool          // changed during this request (Django's modified)
-	pending  bool          // changed since the last save
-	cycled   bool          // CycleKey: save under a new token
-	oldIDs   []string      // records to delete on commit (Flush, CycleKey)
-	err      error         // first failure; the commit reports it
+	expiry time.Duration // the session's policy, as Record.Expiry
+	err    error         // the first failure; Err returns it
+	vary   [1]string     // the response's own Vary value
+
+	// Flags last, packed together.
+	hadCookie bool // the request carried our cookie, valid or not
+	stored    bool // a live record is under token: loaded, or saved by this request
+	modified  bool // changed during this request (Django's modified)
 
 	// Commit state.
 	persisted    bool // the overlay holds nothing that is not saved
@@ -114,6 +117,7 @@ type sessionData struct {
 	sendCookie   bool // the cookie must be (re)sent: new token or new expiry
 	expireCookie bool // the session was deleted and the client holds a cookie
 	touched      bool // the idle timeout was refreshed this request
+	savedEarly   bool // Save wrote the record before the headers
 }
 
 // ID returns the session's token, the secret the cookie carries. It is ""
@@ -122,7 +126,7 @@ func (s *Session) ID() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	if !s.exists || s.cycled {
+	if !s.stored {
 		return ""
 	}
 	return s.token
@@ -212,10 +216,7 @@ func Value[T any](s *Session, key string) (T, bool) {
 // lookup backs every typed getter: it reads the encoded value of key and
 // decodes it with decode.
 func lookup[T any](s *Session, key string, decode func(string) (T, bool)) (T, bool) {
-	s.mu.Lock()
-	s.load()
-	raw, ok := s.raw(key)
-	s.mu.Unlock()
+	raw, ok := s.rawLoaded(key)
 	if !ok {
 		var zero T
 		return zero, false
@@ -320,8 +321,10 @@ func (s *Session) IsEmpty() bool {
 // Incr adds delta to the integer stored under key (0 when absent) and
 // returns the result as this request sees it. The store applies the
 // increment itself when the session is saved, so concurrent requests never
-// lose one. A key holding a non-integer is left unchanged, Incr returns 0
-// and the request fails through the error handler.
+// lose one. A key holding anything but integer text (3.0 and 1e3 are not:
+// GetInt reads them as 0 too), or a result outside the int64 range, leaves
+// the session unchanged, Incr returns 0 and the request fails through the
+// error handler (500).
 func (s *Session) Incr(key string, delta int64) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -335,8 +338,12 @@ func (s *Session) Incr(key string, delta int64) int64 {
 		}
 		cur = n
 	}
-	n := cur + delta
-	s.markModified() // first, so that the flags below see the current overlay
+	n, ok := addInt64(cur, delta)
+	if !ok {
+		s.fail(fmt.Errorf("sessions: Incr of key %q by %d overflows int64: %w", key, delta, ErrNotInteger))
+		return 0
+	}
+	s.change() // first, so that the flags below see the current overlay
 	prev, isIncr := s.incr[key]
 	_, isSet := s.local[key]
 	_, isDeleted := s.deleted[key]
@@ -358,40 +365,39 @@ func (s *Session) Clear() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	s.markModified()
+	s.change()
 	s.clearValues()
 }
 
 // Flush logs the visitor out, Django's flush(): it drops every key, deletes
-// the stored session and forgets its token and UUID. Anything set afterwards
-// starts a new session with a new token.
+// the stored session at once and forgets its token and UUID, so the old
+// token is dead whatever the response turns out to be (a 5xx, a panic).
+// Anything set afterwards starts a new session with a new token. A failed
+// delete fails the request through the error handler.
 func (s *Session) Flush() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	s.markModified()
-	s.clearValues()
-	if s.exists {
-		s.oldIDs = append(s.oldIDs, s.id)
-	}
-	s.exists, s.cycled = false, false
-	s.token, s.id = "", ""
+	s.change()
+	s.kill()
+	s.local, s.incr, s.deleted = nil, nil, nil
 	s.rec = Record{}
 	s.expiry = 0
 }
 
 // CycleKey gives the session a new token and keeps its data, UUID and
 // creation time, Django's cycle_key(). Call it at login to defeat session
-// fixation. The old token is dead as soon as the request commits.
+// fixation. The old record is deleted at once, so the old token is dead
+// whatever happens next; the data is saved under the new token when the
+// request commits (a 5xx answer loses the session, which is the safe
+// outcome). After the response headers were written no cookie can carry a
+// new token: CycleKey then leaves the stored session as it was, saves
+// nothing more of the request, and reports why in Err and c.Errors.
 func (s *Session) CycleKey() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	if s.exists && !s.cycled {
-		s.oldIDs = append(s.oldIDs, s.id)
-		s.cycled = true
-	}
-	s.markModified()
+	s.cycle()
 }
 
 // SetExpiry sets this session's own expiry, as Django's set_expiry does: a
@@ -411,7 +417,7 @@ func (s *Session) SetExpiry(d time.Duration) {
 		s.expiry = 0
 	}
 	s.sendCookie = true
-	s.markModified()
+	s.change()
 }
 
 // ExpiryAge returns how long the session lives after its next save: the
@@ -430,7 +436,7 @@ func (s *Session) ExpiryDate() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	if s.exists && !s.modified && !s.mw.saveEvery && s.mw.idle == 0 {
+	if s.stored && !s.modified && !s.mw.saveEvery && s.mw.idle == 0 {
 		return s.rec.Expires
 	}
 	now := s.mw.now()
@@ -457,7 +463,7 @@ func (s *Session) Modified() bool {
 func (s *Session) Accessed() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.accessed
+	return s.phase != unloaded
 }
 
 // AddFlash queues a one-time message, shown by the next request that calls
@@ -494,6 +500,17 @@ func (s *Session) Flashes() []any {
 	return list
 }
 
+// peekFlashes returns the queued flash messages and leaves them queued.
+func (s *Session) peekFlashes() []any {
+	raw, ok := s.rawLoaded(flashesKey)
+	if !ok {
+		return nil
+	}
+	v, _ := decodeValue(raw)
+	list, _ := v.([]any)
+	return list
+}
+
 // SetTestCookie stores Django's test value, to check on a later request
 // that the browser keeps cookies.
 func (s *Session) SetTestCookie() {
@@ -513,14 +530,39 @@ func (s *Session) DeleteTestCookie() {
 
 // Save writes the session's changes to the store now and reports any
 // failure. It is optional: the middleware saves automatically before the
-// response is written, and sends the cookie then.
+// response is written, and sends the cookie then; the commit checks that a
+// session saved early was not deleted meanwhile (ErrInterrupted, 400).
+//
+// After the response headers were written, Save still saves a change to a
+// session whose cookie the client holds, but a session that needs a new
+// cookie (a new session, CycleKey) cannot get one: Save returns an error
+// and changes nothing. Once the request has failed (Err is not nil, or the
+// response is a 5xx) Save saves nothing and returns why.
 func (s *Session) Save() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.accessed {
-		return nil
-	}
-	return s.persist(false)
+	return s.save()
+}
+
+// Err returns the first failure of the session in this request, loading it
+// first if needed: the store could not load it (the handler then sees an
+// empty session), a value could not be encoded, an Incr failed, a save
+// failed, or CycleKey came after the headers. It is nil while all is well.
+//
+// Once Err is not nil nothing more of the request is saved, the error is
+// recorded in c.Errors, and the error handler replaces the response unless
+// the handler answers with a 5xx itself. A handler can check it to show its
+// own error page:
+//
+//	if err := sessions.Default(c).Err(); err != nil {
+//		c.String(http.StatusServiceUnavailable, "Please try again later.")
+//		return
+//	}
+func (s *Session) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	return s.err
 }
 
 // snapshot returns a decoded copy of the user's values, for templates.
@@ -537,31 +579,13 @@ func (s *Session) snapshot() map[string]any {
 	return out
 }
 
-// load reads the session from the store on first use. Any token that is
-// malformed, unknown or expired yields a new empty session; it is never
-// adopted as a key.
-func (s *Session) load() {
-	s.accessed = true
-	if s.sessionData != nil {
-		return
-	}
-	s.sessionData = &sessionData{}
-	token, fromCookie := s.mw.readToken(s.req)
-	s.hadCookie = fromCookie
-	if !validToken(token) {
-		return
-	}
-	id := storeID(token)
-	rec, found, err := s.mw.store.Load(s.ctx, id)
-	if err != nil {
-		s.fail(err)
-		return
-	}
-	if !found || !s.mw.alive(rec, s.mw.now()) {
-		return
-	}
-	s.token, s.id, s.rec, s.exists = token, id, rec, true
-	s.expiry = rec.Expiry
+// rawLoaded loads the session if needed and returns the encoded value of
+// key.
+func (s *Session) rawLoaded(key string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	return s.raw(key)
 }
 
 // raw returns the encoded value of key as the request sees it.
@@ -578,7 +602,7 @@ func (s *Session) raw(key string) (string, bool) {
 
 // put records that key now holds enc.
 func (s *Session) put(key, enc string) {
-	s.markModified()
+	s.change()
 	if s.local == nil {
 		s.local = make(map[string]string)
 	}
@@ -589,7 +613,7 @@ func (s *Session) put(key, enc string) {
 
 // remove records that key is gone.
 func (s *Session) remove(key string) {
-	s.markModified()
+	s.change()
 	delete(s.local, key)
 	delete(s.incr, key)
 	if _, stored := s.rec.Values[key]; stored {
@@ -612,20 +636,6 @@ func (s *Session) clearValues() {
 		}
 		s.deleted[k] = struct{}{}
 	}
-}
-
-// markModified notes a change, first folding an already saved overlay into
-// the base so that only new changes travel in the next save.
-func (s *Session) markModified() {
-	if s.committed {
-		s.late = true
-	}
-	if s.persisted {
-		s.rec.Values = s.merged()
-		s.local, s.incr, s.deleted = nil, nil, nil
-		s.persisted = false
-	}
-	s.modified, s.pending = true, true
 }
 
 // merged returns every value as the request sees it, reserved keys
@@ -684,11 +694,4 @@ func (s *Session) createdOr(now time.Time) time.Time {
 		return now
 	}
 	return s.rec.Created
-}
-
-// fail keeps the first error; the commit reports it.
-func (s *Session) fail(err error) {
-	if s.err == nil {
-		s.err = err
-	}
 }

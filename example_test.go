@@ -1,6 +1,7 @@
 package sessions_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -84,4 +85,41 @@ func ExampleValue() {
 	})
 	r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
 	// Output: [book] 12 true
+}
+
+// downStore is a store that has gone down: every load fails.
+type downStore struct{ *sessions.MemoryStore }
+
+func (downStore) Load(context.Context, string) (sessions.Record, bool, error) {
+	return sessions.Record{}, false, fmt.Errorf("%w: connection refused", sessions.ErrUnavailable)
+}
+
+// A handler that shows its own page when the session cannot be loaded,
+// instead of working on an empty session. The error is in c.Errors too.
+func ExampleSession_Err() {
+	store := sessions.NewMemoryStore()
+	defer store.Close()
+
+	r := gin.New()
+	r.Use(func(c *gin.Context) {
+		c.Next()
+		fmt.Println("c.Errors:", c.Errors.Last())
+	})
+	r.Use(sessions.Middleware(downStore{store}))
+	r.GET("/cart", func(c *gin.Context) {
+		if err := sessions.Default(c).Err(); err != nil {
+			c.String(http.StatusServiceUnavailable, "Your cart is unavailable, please try again.")
+			return
+		}
+		c.String(http.StatusOK, "%d items", sessions.Default(c).GetInt("items"))
+	})
+
+	req := httptest.NewRequest(http.MethodGet, "/cart", nil)
+	req.AddCookie(&http.Cookie{Name: "sessionid", Value: "Yx2bVtT1EoB3aQ0sP8kZfL6mN4jR7wC9dH5gU1iK0oE"})
+	rec := httptest.NewRecorder()
+	r.ServeHTTP(rec, req)
+	fmt.Println(rec.Code, rec.Body.String())
+	// Output:
+	// c.Errors: sessions: session store unavailable: connection refused
+	// 503 Your cart is unavailable, please try again.
 }

@@ -2,6 +2,7 @@ package sessions_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -243,4 +244,64 @@ func readBody(t *testing.T, res *http.Response) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// faultStore is a real store that fails the next calls of a kind, as a
+// store that goes down for a moment would: each counter is the number of
+// upcoming calls of that kind to fail with ErrUnavailable.
+type faultStore struct {
+	sessions.Store
+	mu                        sync.Mutex
+	loadFaults, saveFaults    int
+	deleteFaults, touchFaults int
+}
+
+var errInjected = fmt.Errorf("injected fault: %w", sessions.ErrUnavailable)
+
+// fault reports whether this call fails, using up one fault of n.
+func (s *faultStore) fault(n *int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if *n > 0 {
+		*n--
+		return true
+	}
+	return false
+}
+
+func (s *faultStore) Load(ctx context.Context, id string) (sessions.Record, bool, error) {
+	if s.fault(&s.loadFaults) {
+		return sessions.Record{}, false, errInjected
+	}
+	return s.Store.Load(ctx, id)
+}
+
+func (s *faultStore) Save(ctx context.Context, id string, ch sessions.Change) error {
+	if s.fault(&s.saveFaults) {
+		return errInjected
+	}
+	return s.Store.Save(ctx, id, ch)
+}
+
+func (s *faultStore) Delete(ctx context.Context, id string) error {
+	if s.fault(&s.deleteFaults) {
+		return errInjected
+	}
+	return s.Store.Delete(ctx, id)
+}
+
+func (s *faultStore) Touch(ctx context.Context, id string, seen, expires time.Time) error {
+	if s.fault(&s.touchFaults) {
+		return errInjected
+	}
+	return s.Store.Touch(ctx, id, seen, expires)
+}
+
+// errorsOf returns a middleware, to install before the session's, that
+// copies each request's c.Errors into *errs when the chain is done.
+func errorsOf(errs *[]string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Next()
+		*errs = c.Errors.Errors()
+	}
 }

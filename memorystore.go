@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,13 +26,15 @@ import (
 //
 // The store holds at most WithMaxSessions records (1,000,000 by default) so
 // that a flood of new sessions cannot exhaust memory. When it is full, a new
-// session evicts the sessions closest to expiry, which are the least
-// recently saved in the common case.
+// session evicts the sessions closest to expiry across the whole store,
+// which are the least recently saved in the common case, and never itself.
+//
+// Times are kept as Unix nanoseconds; an expiry past their range (the year
+// 2262) is kept as the last instant they can hold, so such a session lives.
 type MemoryStore struct {
 	shards   [memoryShards]memoryShard
 	max      int64        // the bound on records
 	count    atomic.Int64 // records held, in every shard
-	evictAt  atomic.Uint32
 	interval time.Duration
 	now      func() time.Time
 
@@ -47,7 +50,7 @@ const memoryShards = 64
 
 // WithMaxSessions bounds the number of sessions the store holds; default
 // 1,000,000. When full, saving a new session evicts those closest to
-// expiry. A bound below 1 panics.
+// expiry, never the one being saved. A bound below 1 panics.
 func WithMaxSessions(n int) MemoryOption {
 	if n < 1 {
 		panic(fmt.Sprintf("sessions: WithMaxSessions(%d): the bound must be at least 1", n))
@@ -130,8 +133,11 @@ func (s *MemoryStore) Save(_ context.Context, id string, ch Change) error {
 	if err := s.save(key, id, ch); err != nil {
 		return err
 	}
-	// The shard saved into had nothing left to evict: evict elsewhere.
-	for s.count.Load() > s.max && s.evictOne() {
+	// Bounded: each round removes a record or finds none to remove.
+	for range memoryShards {
+		if s.count.Load() <= s.max || !s.evictSoonest(key) {
+			break
+		}
 	}
 	return nil
 }
@@ -157,39 +163,58 @@ func (s *MemoryStore) save(key [32]byte, id string, ch Change) error {
 		return err
 	}
 	if r == nil {
-		for s.count.Load() >= s.max && len(sh.byExpiry) > 0 {
-			sh.remove(sh.byExpiry[0])
-		}
 		r = &memoryRecord{id: key, index: -1}
 		sh.items[key] = r
 		s.count.Add(1)
 	}
 	r.data = data
-	if ch.New {
-		r.created = ch.Created.UnixNano()
-	}
-	r.saved = ch.Saved.UnixNano()
+	r.saved = unixNanos(ch.Saved)
 	r.seen = r.saved
-	sh.setExpires(r, ch.Expires.UnixNano())
+	sh.setExpires(r, unixNanos(ch.Expires))
 	return nil
 }
 
-// evictOne removes the record closest to expiry from the next non-empty
-// shard in turn. It reports false when every shard is empty.
-func (s *MemoryStore) evictOne() bool {
-	start := s.evictAt.Add(1)
-	for i := range uint32(memoryShards) {
-		sh := &s.shards[(start+i)%memoryShards]
-		sh.mu.Lock()
-		if len(sh.byExpiry) > 0 {
-			sh.remove(sh.byExpiry[0])
-			sh.mu.Unlock()
-			return true
+// evictSoonest removes the record closest to expiry in the whole store,
+// other than the one under keep. It reports false when there is none.
+func (s *MemoryStore) evictSoonest(keep [32]byte) bool {
+	var victim *memoryRecord
+	var from *memoryShard
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.RLock()
+		if r := sh.byExpiry.soonestBut(keep); r != nil && (victim == nil || r.expires < victim.expires) {
+			victim, from = r, sh
 		}
-		sh.mu.Unlock()
+		sh.mu.RUnlock()
 	}
-	return false
+	if victim == nil {
+		return false
+	}
+	from.mu.Lock()
+	// A concurrent request may have removed it meanwhile.
+	if from.items[victim.id] == victim {
+		from.remove(victim)
+	}
+	from.mu.Unlock()
+	return true
 }
+
+// unixNanos is t in Unix nanoseconds, clamped to their range.
+func unixNanos(t time.Time) int64 {
+	switch {
+	case t.After(maxUnixNanos):
+		return math.MaxInt64
+	case t.Before(minUnixNanos):
+		return math.MinInt64
+	}
+	return t.UnixNano()
+}
+
+// The instants that Unix nanoseconds can hold, around 1678 and 2262.
+var (
+	maxUnixNanos = time.Unix(0, math.MaxInt64)
+	minUnixNanos = time.Unix(0, math.MinInt64)
+)
 
 // Delete implements Store.
 func (s *MemoryStore) Delete(_ context.Context, id string) error {
@@ -215,21 +240,21 @@ func (s *MemoryStore) Touch(_ context.Context, id string, seen, expires time.Tim
 	sh := s.shard(key)
 	sh.mu.Lock()
 	if r := sh.items[key]; r != nil && r.expires > s.now().UnixNano() {
-		r.seen = seen.UnixNano()
-		sh.setExpires(r, expires.UnixNano())
+		r.seen = unixNanos(seen)
+		sh.setExpires(r, unixNanos(expires))
 	}
 	sh.mu.Unlock()
 	return nil
 }
 
 // applyChange returns the packed data of a record after ch: the UUID (a
-// length-prefixed field, see readField), the expiry policy (a varint), then
-// every key and value as fields. Every increment is checked before
-// anything is written, so a failed change leaves no trace.
+// length-prefixed field, see readField), the expiry policy and the creation
+// time (varints), then every key and value as fields. Every increment is
+// checked before anything is written, so a failed change leaves no trace.
 func applyChange(old string, ch Change) (string, error) {
-	uuid, fields := ch.UUID, ""
+	uuid, created, fields := ch.UUID, unixNanos(ch.Created), ""
 	if !ch.New {
-		uuid, _, fields = splitData(old)
+		uuid, _, created, fields = splitData(old)
 	}
 	var sums map[string]int64
 	if len(ch.Incr) > 0 {
@@ -239,11 +264,14 @@ func applyChange(old string, ch Change) (string, error) {
 			k, rest = readField(rest)
 			v, rest = readField(rest)
 			if d, ok := ch.Incr[k]; ok {
-				n, err := strconv.ParseInt(v, 10, 64)
-				if err != nil {
+				// Integer text and overflow as Redis's HINCRBY sees them.
+				n, ok := decodeInt64(v)
+				if !ok {
 					return "", fmt.Errorf("sessions: memory store: incrementing %q: %w", k, ErrNotInteger)
 				}
-				sums[k] = n + d
+				if sums[k], ok = addInt64(n, d); !ok {
+					return "", fmt.Errorf("sessions: memory store: incrementing %q by %d would overflow: %w", k, d, ErrNotInteger)
+				}
 			}
 		}
 	}
@@ -257,9 +285,9 @@ func applyChange(old string, ch Change) (string, error) {
 		sumTexts[k] = strconv.FormatInt(n, 10)
 	}
 	// The exact size, so that a million records waste no capacity.
-	var expiry [binary.MaxVarintLen64]byte
-	expiryBytes := binary.AppendVarint(expiry[:0], int64(ch.Expiry))
-	size := fieldSize(uuid) + len(expiryBytes)
+	var policy [2 * binary.MaxVarintLen64]byte
+	policyBytes := binary.AppendVarint(binary.AppendVarint(policy[:0], int64(ch.Expiry)), created)
+	size := fieldSize(uuid) + len(policyBytes)
 	for rest := fields; rest != ""; {
 		var k, v string
 		k, rest = readField(rest)
@@ -278,7 +306,7 @@ func applyChange(old string, ch Change) (string, error) {
 	var b strings.Builder
 	b.Grow(size)
 	writeField(&b, uuid)
-	b.Write(expiryBytes)
+	b.Write(policyBytes)
 	for rest := fields; rest != ""; {
 		var k, v string
 		k, rest = readField(rest)
@@ -361,9 +389,8 @@ func (sh *memoryShard) setExpires(r *memoryRecord, expires int64) {
 // a million of them must fit in a few hundred megabytes.
 type memoryRecord struct {
 	id      [32]byte
-	data    string // the UUID, the expiry policy and the values: see applyChange
-	created int64  // Unix nanoseconds
-	saved   int64
+	data    string // the UUID, the expiry policy, the creation time and the values: see applyChange
+	saved   int64  // Unix nanoseconds
 	seen    int64
 	expires int64
 	index   int // position in the shard's heap, -1 when not in it
@@ -372,11 +399,11 @@ type memoryRecord struct {
 // record returns r as a Record. The strings share r.data, which is never
 // modified, so nothing is copied but the map.
 func (r *memoryRecord) record() Record {
-	uuid, expiry, rest := splitData(r.data)
+	uuid, expiry, created, rest := splitData(r.data)
 	return Record{
 		Values:   decodeValues(rest),
 		UUID:     uuid,
-		Created:  time.Unix(0, r.created),
+		Created:  time.Unix(0, created),
 		Saved:    time.Unix(0, r.saved),
 		LastSeen: time.Unix(0, r.seen),
 		Expires:  time.Unix(0, r.expires),
@@ -409,20 +436,28 @@ func writeField(b *strings.Builder, s string) {
 	b.WriteString(s)
 }
 
-// splitData splits a record's data into the UUID, the expiry policy and the
-// packed key and value pairs.
-func splitData(data string) (uuid string, expiry int64, fields string) {
+// splitData splits a record's data into the UUID, the expiry policy, the
+// creation time and the packed key and value pairs.
+func splitData(data string) (uuid string, expiry, created int64, fields string) {
 	uuid, rest := readField(data)
+	expiry, rest = readVarint(rest)
+	created, rest = readVarint(rest)
+	return uuid, expiry, created, rest
+}
+
+// readVarint splits a varint off data, as binary.Varint reads it, without
+// converting data to bytes. Malformed data reads as 0 and nothing after.
+func readVarint(data string) (int64, string) {
 	var u uint64
-	for i := 0; i < len(rest) && i < binary.MaxVarintLen64; i++ {
-		c := rest[i]
+	for i := 0; i < len(data) && i < binary.MaxVarintLen64; i++ {
+		c := data[i]
 		u |= uint64(c&0x7f) << (7 * i)
 		if c < 0x80 {
 			// Zig-zag decoding, as binary.Varint does.
-			return uuid, int64(u>>1) ^ -int64(u&1), rest[i+1:]
+			return int64(u>>1) ^ -int64(u&1), data[i+1:]
 		}
 	}
-	return uuid, 0, ""
+	return 0, ""
 }
 
 // readField splits the first length-prefixed field off data. Malformed
@@ -456,6 +491,24 @@ func parseID(id string) ([32]byte, bool) {
 
 // expiryHeap orders records by expiry, soonest first.
 type expiryHeap []*memoryRecord
+
+// soonestBut returns the record closest to expiry other than the one under
+// keep, or nil. Without the root, the soonest is one of its children.
+func (h expiryHeap) soonestBut(keep [32]byte) *memoryRecord {
+	if len(h) == 0 {
+		return nil
+	}
+	if h[0].id != keep {
+		return h[0]
+	}
+	var next *memoryRecord
+	for _, i := range []int{1, 2} {
+		if i < len(h) && (next == nil || h[i].expires < next.expires) {
+			next = h[i]
+		}
+	}
+	return next
+}
 
 func (h expiryHeap) Len() int           { return len(h) }
 func (h expiryHeap) Less(i, j int) bool { return h[i].expires < h[j].expires }

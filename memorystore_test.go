@@ -2,9 +2,12 @@ package sessions_test
 
 import (
 	"context"
+	"math"
+	"net/http"
 	"testing"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"go.uber.org/goleak"
 
 	"github.com/ginsessions/sessions"
@@ -123,4 +126,71 @@ func TestMemoryStoreBoundIsExact(t *testing.T) {
 	if st.Len() != bound {
 		t.Fatalf("store holds %d records, bound is %d", st.Len(), bound)
 	}
+}
+
+func TestMemoryStoreFarFutureExpiry(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []sessions.Option
+		path string
+	}{
+		{"SetExpiry(MaxInt64)", nil, "/forever"},
+		{"WithCookieAge(250 years)", []sessions.Option{sessions.WithCookieAge(250 * 365 * 24 * time.Hour)}, "/set?k=a&v=1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cl := newClient(t, newEngine(newMemoryStore(t), tc.opts, func(r *gin.Engine) {
+				kvRoutes(r)
+				r.GET("/forever", func(c *gin.Context) {
+					s := sessions.Default(c)
+					s.Set("a", 1)
+					s.SetExpiry(math.MaxInt64)
+					c.String(http.StatusOK, "ok")
+				})
+			}))
+			cl.get(tc.path)
+			if got := cl.get("/get?k=a").Body.String(); got != "1" {
+				t.Fatalf("the session expired at once: a = %q", got)
+			}
+		})
+	}
+}
+
+func TestMemoryStoreNeverEvictsTheSessionItSaves(t *testing.T) {
+	t.Run("one slot", func(t *testing.T) {
+		st := newMemoryStore(t, sessions.WithMaxSessions(1))
+		r := newEngine(st, nil, func(r *gin.Engine) {
+			kvRoutes(r)
+			r.GET("/hour", func(c *gin.Context) {
+				s := sessions.Default(c)
+				s.Set("a", "A")
+				s.SetExpiry(time.Hour)
+				c.String(http.StatusOK, "ok")
+			})
+		})
+		a, b := newClient(t, r), newClient(t, r)
+		a.get("/hour")        // A expires in an hour
+		b.get("/set?k=a&v=B") // B in 14 days: A goes
+		if got := b.get("/get?k=a").Body.String(); got != "B" {
+			t.Fatalf("the session just saved was evicted: %q", got)
+		}
+		if got := a.get("/get?k=a").Body.String(); got != "<none>" {
+			t.Fatalf("the session closest to expiry was kept: %q", got)
+		}
+	})
+	t.Run("small bound", func(t *testing.T) {
+		// Every new session outlives the ones before it, so each must
+		// survive until its next request.
+		st := newMemoryStore(t, sessions.WithMaxSessions(8))
+		r := newEngine(st, nil, kvRoutes)
+		for i := range 200 {
+			cl := newClient(t, r)
+			cl.get("/set?k=a&v=x")
+			if got := cl.get("/get?k=a").Body.String(); got != "x" {
+				t.Fatalf("new session %d gone before its next request", i)
+			}
+			if st.Len() > 8 {
+				t.Fatalf("the store holds %d sessions, bound 8", st.Len())
+			}
+		}
+	})
 }

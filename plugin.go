@@ -32,12 +32,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
 )
 
 // Option configures Middleware.
@@ -253,6 +251,10 @@ func (m *middleware) check() {
 // handle runs for every request: it installs a session that loads on first
 // use and a writer that commits it before the first byte goes out.
 func (m *middleware) handle(c *gin.Context) {
+	if rs, ok := c.Request.Context().(*requestState); ok && rs.session.mw == m {
+		m.handleAgain(c, &rs.session)
+		return
+	}
 	rs := &requestState{}
 	s := &rs.session
 	s.mw, s.req, s.ctx = m, c.Request, c.Request.Context()
@@ -266,12 +268,30 @@ func (m *middleware) handle(c *gin.Context) {
 	rs.request = *c.Request.WithContext(rs)
 	c.Request = &rs.request
 
+	returned := false
+	defer func() {
+		if !returned {
+			s.abandon(c)
+		}
+	}()
 	c.Next()
+	returned = true
 
 	// A response without a body (a redirect after a POST, c.Status) is
 	// written by gin after the chain, through its own writer: commit now.
 	rs.writer.commit()
-	m.saveLateChanges(c, s)
+	s.finish(c)
+}
+
+// handleAgain runs the chain again for a request that gin's HandleContext
+// sends through the engine a second time: it is the same request, so it
+// keeps its session, and the new chain's writer commits it.
+func (m *middleware) handleAgain(c *gin.Context, s *Session) {
+	w := &sessionWriter{ResponseWriter: c.Writer, c: c, s: s}
+	c.Writer = w
+	c.Set(m.keyAny, s)
+	c.Next()
+	w.commit()
 }
 
 // requestState is everything the middleware adds to one request, in one
@@ -292,175 +312,6 @@ func (rs *requestState) Value(key any) any {
 		return &rs.session
 	}
 	return rs.Context.Value(key)
-}
-
-// commit saves the session and prepares the cookie. It runs once, before
-// the response headers are written; a non-nil error means the handler's
-// response must be replaced by the error handler's.
-func (m *middleware) commit(c *gin.Context, s *Session) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.committed {
-		return nil
-	}
-	s.committed = true
-	if !s.accessed {
-		if token, _ := m.readToken(s.req); !m.saveEvery || !validToken(token) {
-			return nil
-		}
-		s.load()
-	}
-	h := c.Writer.Header()
-	m.addVary(h)
-	if c.Writer.Status() >= http.StatusInternalServerError {
-		// Django saves nothing for a failed response.
-		s.pending, s.late = false, false
-		return nil
-	}
-	if err := s.persist(true); err != nil {
-		return err
-	}
-	m.writeToken(h, s)
-	return nil
-}
-
-// saveLateChanges saves what the handler changed after the headers went
-// out, when that needs no new cookie; otherwise it records why not.
-func (m *middleware) saveLateChanges(c *gin.Context, s *Session) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.late {
-		return
-	}
-	s.late = false
-	if !s.exists || s.cycled {
-		_ = c.Error(errors.New("sessions: the session was changed after the response headers were written and needs a new cookie; the change was not saved"))
-		return
-	}
-	if err := s.persist(false); err != nil {
-		_ = c.Error(err)
-	}
-}
-
-// persist applies the session's pending changes to the store. With commit
-// set it also slides the expiry (WithSaveEveryRequest) or refreshes the
-// idle timeout. The caller holds s.mu.
-func (s *Session) persist(commit bool) error {
-	if s.err != nil {
-		return s.err
-	}
-	m := s.mw
-	if s.empty() {
-		return s.discard()
-	}
-	save := s.pending || (commit && m.saveEvery && s.exists)
-	if !save {
-		if commit && m.idle > 0 && s.exists && !s.touched {
-			return s.touch()
-		}
-		return nil
-	}
-	now := m.now()
-	ch := Change{Saved: now, Expiry: s.expiry, UUID: s.rec.UUID, Created: s.rec.Created}
-	id, token := s.id, s.token
-	if !s.exists || s.cycled {
-		token = newToken()
-		id = storeID(token)
-		ch.New = true
-		ch.Set = s.merged()
-		if ch.UUID == "" {
-			ch.UUID = uuid.NewString()
-		}
-		ch.Created = s.createdOr(now)
-	} else {
-		ch.Set, ch.Incr, ch.Delete = s.delta()
-	}
-	ch.Expires = m.deadline(now, now, ch.Created, s.expiry)
-	if err := m.store.Save(s.ctx, id, ch); err != nil {
-		return err
-	}
-	if err := s.deleteOld(); err != nil {
-		return err
-	}
-	if ch.New {
-		s.rec.Values = ch.Set
-		s.local, s.incr, s.deleted = nil, nil, nil
-		s.issued, s.sendCookie = true, true
-	} else {
-		s.persisted = true
-	}
-	s.token, s.id, s.exists, s.cycled = token, id, true, false
-	s.rec.UUID, s.rec.Created, s.rec.Saved, s.rec.LastSeen, s.rec.Expires, s.rec.Expiry = ch.UUID, ch.Created, now, now, ch.Expires, s.expiry
-	s.pending, s.expireCookie = false, false
-	if !m.browserClose(s.expiry) {
-		// A persistent cookie's Max-Age restarts with every save.
-		s.sendCookie = true
-	}
-	return nil
-}
-
-// delta returns the pending changes of a stored session.
-func (s *Session) delta() (set map[string]string, incr map[string]int64, del []string) {
-	switch {
-	case len(s.incr) == 0:
-		set = s.local // stores keep no reference to ch's maps: no copy needed
-	case len(s.local) > len(s.incr):
-		// Every incremented key also holds its new value in s.local.
-		set = make(map[string]string, len(s.local)-len(s.incr))
-		for k, v := range s.local {
-			if _, ok := s.incr[k]; !ok {
-				set[k] = v
-			}
-		}
-	}
-	if len(s.incr) > 0 {
-		incr = s.incr
-	}
-	for k := range s.deleted {
-		del = append(del, k)
-	}
-	return set, incr, del
-}
-
-// discard deletes an emptied session from the store and, when the client
-// holds a cookie, arranges for it to be expired.
-func (s *Session) discard() error {
-	if s.exists && !s.cycled {
-		s.oldIDs = append(s.oldIDs, s.id)
-	}
-	if err := s.deleteOld(); err != nil {
-		return err
-	}
-	s.exists, s.cycled, s.pending = false, false, false
-	s.token, s.id = "", ""
-	s.local, s.incr, s.deleted = nil, nil, nil
-	s.rec.Values = nil
-	s.expireCookie = s.hadCookie
-	return nil
-}
-
-// deleteOld deletes the records left behind by Flush and CycleKey.
-func (s *Session) deleteOld() error {
-	for len(s.oldIDs) > 0 {
-		if err := s.mw.store.Delete(s.ctx, s.oldIDs[0]); err != nil {
-			return err
-		}
-		s.oldIDs = s.oldIDs[1:]
-	}
-	return nil
-}
-
-// touch refreshes the idle timeout without rewriting the data.
-func (s *Session) touch() error {
-	m := s.mw
-	now := m.now()
-	expires := m.deadline(now, s.rec.Saved, s.rec.Created, s.expiry)
-	if err := m.store.Touch(s.ctx, s.id, now, expires); err != nil {
-		return err
-	}
-	s.touched = true
-	s.rec.Expires, s.rec.LastSeen = expires, now
-	return nil
 }
 
 // age is how long a session with the given policy lives after a save.
@@ -549,23 +400,8 @@ func findCookie(lines []string, name string) (string, bool) {
 	return "", false
 }
 
-// addVary marks the response as depending on the session's carriers.
-func (m *middleware) addVary(h http.Header) {
-	addVary(h, "Cookie")
-	if m.header != "" {
-		addVary(h, m.header)
-	}
-}
-
-// varyCookie is the Vary value of most responses, shared rather than
-// allocated per request; its capacity of one makes Header.Add copy it.
-var varyCookie = []string{"Cookie"}
-
+// addVary adds field to the response's Vary header unless it is there.
 func addVary(h http.Header, field string) {
-	if _, ok := h["Vary"]; !ok && field == "Cookie" {
-		h["Vary"] = varyCookie[:1:1]
-		return
-	}
 	for _, v := range h.Values("Vary") {
 		for _, f := range strings.Split(v, ",") {
 			if strings.EqualFold(strings.TrimSpace(f), field) {
@@ -574,27 +410,6 @@ func addVary(h http.Header, field string) {
 		}
 	}
 	h.Add("Vary", field)
-}
-
-// writeToken sets or expires the cookie (and the header) as the commit
-// decided.
-func (m *middleware) writeToken(h http.Header, s *Session) {
-	switch {
-	case s.exists && s.sendCookie:
-		if m.browserClose(s.expiry) {
-			h.Add("Set-Cookie", m.cookieHead+s.token+m.cookieAttrs+m.cookieTail)
-			break
-		}
-		age := m.age(s.expiry)
-		h.Add("Set-Cookie", m.cookieHead+s.token+m.cookieAttrs+
-			"; Expires="+m.now().Add(age).UTC().Format(http.TimeFormat)+
-			"; Max-Age="+strconv.Itoa(int(age/time.Second))+m.cookieTail)
-	case !s.exists && s.expireCookie:
-		h.Add("Set-Cookie", m.cookieHead+m.cookieAttrs+"; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0"+m.cookieTail)
-	}
-	if s.issued && s.exists && m.header != "" {
-		h.Set(m.header, s.token)
-	}
 }
 
 // formatCookie prepares the constant parts of the Set-Cookie line, in the

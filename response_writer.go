@@ -3,6 +3,7 @@ package sessions
 import (
 	"bufio"
 	"errors"
+	"iter"
 	"net"
 	"net/http"
 
@@ -12,22 +13,14 @@ import (
 // sessionWriter wraps gin's response writer so that the session is saved,
 // and its cookie set, just before the first byte of the response leaves:
 // on Write, WriteString, WriteHeaderNow, Flush or Hijack. WriteHeader only
-// records the status in gin, so it passes through.
+// records the status in gin, so it passes through. Who answers is the
+// session's to know (see answer), so that the writers of a request that
+// gin's HandleContext runs twice agree.
 type sessionWriter struct {
 	gin.ResponseWriter
-	c     *gin.Context
-	s     *Session
-	state writerState
+	c *gin.Context
+	s *Session
 }
-
-type writerState uint8
-
-const (
-	statePending  writerState = iota // nothing committed yet
-	stateHandling                    // the error handler is writing its answer
-	stateDone                        // committed; writes pass through
-	stateReplaced                    // the error handler answered; the handler's writes are dropped
-)
 
 var _ gin.ResponseWriter = (*sessionWriter)(nil)
 
@@ -37,15 +30,25 @@ var errResponseReplaced = errors.New("sessions: the response was replaced by the
 // was replaced by the error handler's, in which case the handler's own
 // writes must be dropped.
 func (w *sessionWriter) commit() (replaced bool) {
-	if w.state != statePending {
-		return w.state == stateReplaced
+	s := w.s
+	s.mu.Lock()
+	if s.answer != answerHandler || s.sent {
+		replaced = s.answer == answerReplaced
+		s.mu.Unlock()
+		return replaced
 	}
-	w.state = stateDone
-	err := w.s.mw.commit(w.c, w.s)
+	err := s.commit(w.ResponseWriter.Header(), w.ResponseWriter.Status())
+	if err != nil {
+		s.answer = answerErrorHandler
+	}
+	s.mu.Unlock()
 	if err == nil {
 		return false
 	}
 	w.replace(err)
+	s.mu.Lock()
+	s.answer = answerReplaced
+	s.mu.Unlock()
 	return true
 }
 
@@ -57,8 +60,6 @@ func (w *sessionWriter) replace(err error) {
 	for k := range h {
 		delete(h, k)
 	}
-	_ = w.c.Error(err)
-	w.state = stateHandling
 	w.s.mw.errorHandler(w.c, err)
 	w.c.Abort()
 	if !w.ResponseWriter.Written() {
@@ -67,12 +68,18 @@ func (w *sessionWriter) replace(err error) {
 		}
 		w.ResponseWriter.WriteHeaderNow()
 	}
-	w.state = stateReplaced
+}
+
+// replaced reports whether the error handler has answered.
+func (w *sessionWriter) replaced() bool {
+	w.s.mu.Lock()
+	defer w.s.mu.Unlock()
+	return w.s.answer == answerReplaced
 }
 
 // WriteHeader records the status code; nothing is sent yet.
 func (w *sessionWriter) WriteHeader(code int) {
-	if w.state == stateReplaced {
+	if w.replaced() {
 		return
 	}
 	w.ResponseWriter.WriteHeader(code)
@@ -127,20 +134,30 @@ func (w *sessionWriter) Unwrap() http.ResponseWriter {
 // prefers the one under ContextKey.
 func sessionFromWriter(w http.ResponseWriter) (*Session, bool) {
 	var first *Session
-	for w != nil {
-		if sw, ok := w.(*sessionWriter); ok {
-			if sw.s.mw.key == ContextKey {
-				return sw.s, true
-			}
-			if first == nil {
-				first = sw.s
-			}
+	for sw := range sessionWriters(w) {
+		if sw.s.mw.key == ContextKey {
+			return sw.s, true
 		}
-		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
-		if !ok {
-			break
+		if first == nil {
+			first = sw.s
 		}
-		w = u.Unwrap()
 	}
 	return first, first != nil
+}
+
+// sessionWriters yields the session writers in w and in the writers it
+// wraps, outermost first.
+func sessionWriters(w http.ResponseWriter) iter.Seq[*sessionWriter] {
+	return func(yield func(*sessionWriter) bool) {
+		for w != nil {
+			if sw, ok := w.(*sessionWriter); ok && !yield(sw) {
+				return
+			}
+			u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+			if !ok {
+				return
+			}
+			w = u.Unwrap()
+		}
+	}
 }

@@ -6,8 +6,10 @@ import (
 	"html/template"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
+	"text/template/parse"
 
 	"github.com/gin-gonic/gin"
 	"github.com/gin-gonic/gin/render"
@@ -136,7 +138,7 @@ func stringIsOne(s string) (one, ok bool) {
 // route without the session middleware, "session" is an empty map and
 // "flashes" is nil.
 func H(c *gin.Context, data gin.H) gin.H {
-	return withSession(contextSession(c), data)
+	return withSession(contextSession(c), data, true)
 }
 
 // contextSession finds the session of the request, or nil when the session
@@ -149,8 +151,10 @@ func contextSession(c *gin.Context) *Session {
 	return s
 }
 
-// withSession builds the template data for one render. s may be nil.
-func withSession(s *Session, data map[string]any) gin.H {
+// withSession builds the template data for one render. s may be nil. The
+// flashes are consumed when consume is set and left for a later page
+// otherwise.
+func withSession(s *Session, data map[string]any, consume bool) gin.H {
 	out := make(gin.H, len(data)+2)
 	for k, v := range data {
 		out[k] = v
@@ -164,8 +168,12 @@ func withSession(s *Session, data map[string]any) gin.H {
 	}
 	if _, ok := out[templateFlashesKey]; !ok {
 		var flashes []any
-		if s != nil {
+		switch {
+		case s == nil:
+		case consume:
 			flashes = s.Flashes()
+		default:
+			flashes = s.peekFlashes()
 		}
 		out[templateFlashesKey] = flashes
 	}
@@ -185,9 +193,13 @@ func withSession(s *Session, data map[string]any) gin.H {
 //
 // Gin calls the renderer without the request, so the session is looked up
 // when the page is written, from the response writer that the middleware
-// installs: the template sees the session as the handler left it, and the
-// flashes it shows are consumed and that consumption saved with the
-// response.
+// installs: the template sees the session as the handler left it. The
+// flashes are consumed, and that consumption saved with the response, only
+// when the template (or one it calls) reads "flashes", as Django's messages
+// are marked used when iterated: a fragment that never shows them, or a
+// template name that does not exist, leaves them for the next page.
+// Gin's own renderers (release and debug mode) are inspected; with another
+// renderer the flashes are consumed on every render, as H does.
 func HTMLRender(inner render.HTMLRender) render.HTMLRender {
 	if inner == nil {
 		panic("sessions: HTMLRender needs the engine's renderer: load the templates (LoadHTMLGlob, LoadHTMLFiles, SetHTMLTemplate) before wrapping r.HTMLRender")
@@ -227,7 +239,69 @@ type sessionHTML struct {
 // template.
 func (r sessionHTML) Render(w http.ResponseWriter) error {
 	s, _ := sessionFromWriter(w)
-	return r.inner.Instance(r.name, withSession(s, r.data)).Render(w)
+	inst := r.inner.Instance(r.name, nil)
+	page, ok := inst.(render.HTML)
+	if !ok {
+		return r.inner.Instance(r.name, withSession(s, r.data, true)).Render(w)
+	}
+	page.Data = withSession(s, r.data, readsFlashes(page.Template, page.Name))
+	return page.Render(w)
+}
+
+// readsFlashes reports whether executing the template called name in t
+// (t itself when name is "") may read the flashes: whether it, or a
+// template it calls, names "flashes" anywhere. A missing template reads
+// nothing.
+func readsFlashes(t *template.Template, name string) bool {
+	if t != nil && name != "" {
+		t = t.Lookup(name)
+	}
+	if t == nil || t.Tree == nil {
+		return false
+	}
+	seen := map[string]bool{}
+	var walk func(n parse.Node) bool
+	walk = func(n parse.Node) bool {
+		switch n := n.(type) {
+		case *parse.ListNode:
+			if n == nil {
+				return false
+			}
+			return slices.ContainsFunc(n.Nodes, walk)
+		case *parse.ActionNode:
+			return walk(n.Pipe)
+		case *parse.PipeNode:
+			if n == nil {
+				return false
+			}
+			return slices.ContainsFunc(n.Cmds, func(c *parse.CommandNode) bool { return walk(c) })
+		case *parse.CommandNode:
+			return slices.ContainsFunc(n.Args, walk)
+		case *parse.FieldNode:
+			return slices.Contains(n.Ident, templateFlashesKey)
+		case *parse.ChainNode:
+			return slices.Contains(n.Field, templateFlashesKey) || walk(n.Node)
+		case *parse.VariableNode:
+			return slices.Contains(n.Ident, templateFlashesKey)
+		case *parse.StringNode:
+			return n.Text == templateFlashesKey // {{ index . "flashes" }}
+		case *parse.IfNode:
+			return walk(n.Pipe) || walk(n.List) || walk(n.ElseList)
+		case *parse.RangeNode:
+			return walk(n.Pipe) || walk(n.List) || walk(n.ElseList)
+		case *parse.WithNode:
+			return walk(n.Pipe) || walk(n.List) || walk(n.ElseList)
+		case *parse.TemplateNode:
+			if seen[n.Name] {
+				return false
+			}
+			seen[n.Name] = true
+			called := t.Lookup(n.Name)
+			return walk(n.Pipe) || (called != nil && called.Tree != nil && walk(called.Tree.Root))
+		}
+		return false
+	}
+	return walk(t.Tree.Root)
 }
 
 // WriteContentType is what gin calls for a response without a body (204,

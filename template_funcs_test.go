@@ -425,3 +425,54 @@ func TestH(t *testing.T) {
 		t.Errorf(`H(c, nil)["session"] = %#v`, got["session"])
 	}
 }
+
+func TestFlashesConsumedOnlyWhenATemplateReadsThem(t *testing.T) {
+	templates := map[string]string{
+		"fragment.html": `fragment n={{ .session.n }}`,
+		"shows.html":    `{{ range .flashes }}[{{ . }}]{{ end }}`,
+		"calls.html":    `calls:{{ template "shows.html" . }}`,
+		"index.html":    `index:{{ index . "flashes" }}`,
+	}
+	for _, mode := range []string{gin.ReleaseMode, gin.DebugMode} {
+		t.Run(mode, func(t *testing.T) {
+			defer func(mode string, w io.Writer) {
+				gin.SetMode(mode)
+				gin.DefaultWriter = w
+			}(gin.Mode(), gin.DefaultWriter)
+			gin.SetMode(mode)
+			gin.DefaultWriter = io.Discard
+			dir := t.TempDir()
+			for name, text := range templates {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := newEngine(newMemoryStore(t), nil, func(r *gin.Engine) {
+				r.LoadHTMLGlob(filepath.Join(dir, "*.html"))
+				r.HTMLRender = sessions.HTMLRender(r.HTMLRender)
+				r.GET("/flash", func(c *gin.Context) {
+					sessions.Default(c).AddFlash("hello")
+					c.String(http.StatusOK, "ok")
+				})
+				r.GET("/render/:name", func(c *gin.Context) {
+					c.HTML(http.StatusOK, c.Param("name"), gin.H{})
+				})
+			})
+			cl := newClient(t, r)
+			for _, step := range []struct{ path, body string }{
+				{"/flash", "ok"},
+				{"/render/fragment.html", "fragment n="},
+				{"/render/missing.html", ""},
+				{"/render/calls.html", "calls:[hello]"}, // reads them through shows.html
+				{"/render/shows.html", ""},
+				{"/flash", "ok"},
+				{"/render/index.html", "index:[hello]"},
+				{"/render/shows.html", ""},
+			} {
+				if got := cl.get(step.path).Body.String(); got != step.body {
+					t.Fatalf("GET %s: %q, want %q", step.path, got, step.body)
+				}
+			}
+		})
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"math/big"
 	"reflect"
 	"strconv"
@@ -59,6 +60,7 @@ var cases = []testCase{
 	{"ExpiresInTime", testExpiresInTime},
 	{"Touch", testTouch},
 	{"LastSeen", testLastSeen},
+	{"FarFutureExpiry", testFarFutureExpiry},
 	{"OddKeysAndValues", testOddValues},
 	{"ConcurrentIncr", testConcurrentIncr},
 	{"ConcurrentDifferentKeys", testConcurrentKeys},
@@ -243,10 +245,13 @@ func testIncrStartsAtZero(t *testing.T, st sessions.Store) {
 	}
 }
 
+// testIncrNotInteger checks that Incr adds only to integer text, as Redis's
+// HINCRBY does (3.0 is a float's text), and never past the int64 range.
 func testIncrNotInteger(t *testing.T, st sessions.Store) {
 	id := NewID()
-	ch := create(t, st, id, map[string]string{"name": `"ann"`, "half": "1.5"})
-	for _, key := range []string{"name", "half"} {
+	values := map[string]string{"name": `"ann"`, "half": "1.5", "float": "3.0", "max": strconv.FormatInt(math.MaxInt64, 10)}
+	ch := create(t, st, id, maps.Clone(values))
+	for _, key := range []string{"name", "half", "float", "max"} {
 		up := update(ch)
 		up.Set = map[string]string{"other": "1"}
 		up.Incr = map[string]int64{key: 1}
@@ -255,7 +260,7 @@ func testIncrNotInteger(t *testing.T, st sessions.Store) {
 			t.Fatalf("Incr of %s: err = %v, want ErrNotInteger", key, err)
 		}
 	}
-	equalValues(t, mustLoad(t, st, id).Values, map[string]string{"name": `"ann"`, "half": "1.5"})
+	equalValues(t, mustLoad(t, st, id).Values, values)
 }
 
 func testNoResurrection(t *testing.T, st sessions.Store) {
@@ -366,6 +371,29 @@ func testTouch(t *testing.T, st sessions.Store) {
 		t.Fatalf("Touch of a missing record: %v", err)
 	}
 	mustNotFind(t, st, missing)
+}
+
+// testFarFutureExpiry checks that a session meant to live for centuries
+// (SetExpiry(math.MaxInt64), a cookie age of 250 years) lives, though its
+// expiry may be stored as an earlier instant that is still centuries away.
+func testFarFutureExpiry(t *testing.T, st sessions.Store) {
+	id := NewID()
+	now := time.Now()
+	far := now.Add(math.MaxInt64)
+	ch := sessions.Change{New: true, Set: map[string]string{"a": "1"}, UUID: "u", Created: now, Saved: now, Expires: far, Expiry: math.MaxInt64}
+	if err := st.Save(ctx(t), id, ch); err != nil {
+		t.Fatalf("Save with an expiry in %d: %v", far.Year(), err)
+	}
+	century := now.AddDate(100, 0, 0)
+	if rec := mustLoad(t, st, id); rec.Expires.Before(century) || rec.Expiry != math.MaxInt64 {
+		t.Fatalf("Expires = %v, Expiry = %v; want at least %v and %v", rec.Expires, rec.Expiry, century, time.Duration(math.MaxInt64))
+	}
+	if err := st.Touch(ctx(t), id, now, far); err != nil {
+		t.Fatalf("Touch with an expiry in %d: %v", far.Year(), err)
+	}
+	if rec := mustLoad(t, st, id); rec.Expires.Before(century) {
+		t.Fatalf("after Touch: Expires = %v, want at least %v", rec.Expires, century)
+	}
 }
 
 // testLastSeen checks that every save sets LastSeen to Change.Saved and that

@@ -10,8 +10,8 @@ import (
 
 	"github.com/ginsessions/sessions/pgstore"
 	"github.com/jackc/pgx/v5"
-	"go.uber.org/goleak"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.uber.org/goleak"
 )
 
 // insertRows adds n rows to table that expire at expires.

@@ -101,13 +101,14 @@ WHERE principal = $1 AND principal <> '' AND expires > $2`,
 // the order of recordFields.
 const recordColumns = `uuid, created, saved, last_seen, expires, expiry_ns, principal, ip, user_agent`
 
-// incrementable is SQL that holds when adding delta to the JSON value v
-// gives an integer in bigint's range. An absent key (SQL NULL) counts as 0.
-// CASE, unlike AND, fixes the order of evaluation, so a string is never
-// cast to a number.
+// incrementable is SQL that holds when the JSON value v is an integer
+// written as one (no decimals: 3.0 is a float's text, as Redis's HINCRBY
+// sees it) and adding delta keeps it in bigint's range. An absent key (SQL
+// NULL) counts as 0. CASE, unlike AND, fixes the order of evaluation, so a
+// string is never cast to a number.
 func incrementable(v, delta string) string {
 	return `(CASE WHEN ` + v + ` IS NULL THEN true
 		WHEN jsonb_typeof(` + v + `) <> 'number' THEN false
-		ELSE (` + v + `)::numeric = trunc((` + v + `)::numeric)
+		ELSE scale((` + v + `)::numeric) = 0
 			AND (` + v + `)::numeric + ` + delta + ` BETWEEN -9223372036854775808 AND 9223372036854775807 END)`
 }

@@ -60,10 +60,10 @@ func newVisitor(t *testing.T, h http.Handler, prefix string) *visitor {
 	return &visitor{client: newClient(t, h), prefix: prefix}
 }
 
-// key returns the Redis key of the visitor's session, prefix+id, as the
-// README's key layout says.
+// key returns the Redis key of the visitor's session, as the README's key
+// layout says.
 func (v *visitor) key() string {
-	return v.prefix + sessions.StoreID(v.cookie("sessionid"))
+	return sessions.RedisKey(v.prefix, sessions.StoreID(v.cookie("sessionid")))
 }
 
 // login logs the visitor in as user.

@@ -207,7 +207,12 @@ func (s *Session) commit(h http.Header, status int) error {
 	s.sent = true
 	m := s.mw
 	if s.phase == unloaded {
-		if token, _ := m.readToken(s.req); !m.saveEvery || !validToken(token) {
+		// Only a save on every request needs a session the handler never
+		// touched: without one, the Cookie header is not even read.
+		if !m.saveEvery {
+			return nil
+		}
+		if token, _ := m.readToken(s.req); !validToken(token) {
 			return nil
 		}
 		s.load()

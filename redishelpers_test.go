@@ -95,11 +95,12 @@ func testPrefix(t testing.TB, rdb redis.UniversalClient) string {
 }
 
 // roundTrips counts what a go-redis client sends: one round trip per command
-// or per pipeline, and every command, with their names for failure messages.
+// or per pipeline, recorded as the commands' names joined by "+" ("GET" or
+// "MULTI+HSET+EXEC"). The handshake of a new connection (HELLO, CLIENT
+// SETINFO) is left out: it is the pool's, not the request's.
 type roundTrips struct {
-	mu       sync.Mutex
-	trips    int
-	commands []string
+	mu    sync.Mutex
+	trips []string
 }
 
 func countRoundTrips(c redis.UniversalClient) *roundTrips {
@@ -125,21 +126,27 @@ func (rt *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 }
 
 func (rt *roundTrips) add(cmds ...redis.Cmder) {
+	var names []string
+	for _, c := range cmds {
+		if name := strings.ToUpper(c.Name()); name != "HELLO" && name != "CLIENT" {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	rt.trips++
-	for _, c := range cmds {
-		rt.commands = append(rt.commands, strings.ToUpper(c.Name()))
-	}
+	rt.trips = append(rt.trips, strings.Join(names, "+"))
 }
 
-// take returns the counts since the last take and starts again from zero.
-func (rt *roundTrips) take() (trips int, commands []string) {
+// take returns the round trips since the last take and starts again.
+func (rt *roundTrips) take() []string {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	trips, commands = rt.trips, rt.commands
-	rt.trips, rt.commands = 0, nil
-	return trips, commands
+	trips := rt.trips
+	rt.trips = nil
+	return trips
 }
 
 // logBuffer collects what a slog.Logger writes, for tests that check that
@@ -174,15 +181,19 @@ func mustNot(t testing.TB, err error, what string, args ...any) {
 	}
 }
 
-// editMeta returns a corruption that rewrites a session's bookkeeping text
-// with edit.
-func editMeta(rdb redis.UniversalClient, edit func(meta string) string) func(key string) error {
+// setField returns a corruption that sets a field of a session's hash.
+func setField(rdb redis.UniversalClient, field, value string) func(key string) error {
+	return func(key string) error { return rdb.HSet(context.Background(), key, field, value).Err() }
+}
+
+// deleteField returns a corruption that deletes a field of a session's hash,
+// which keeps a value so that the hash does not go with its last field.
+func deleteField(rdb redis.UniversalClient, field string) func(key string) error {
 	return func(key string) error {
 		ctx := context.Background()
-		meta, err := rdb.HGet(ctx, key, "_session_meta").Result()
-		if err != nil {
+		if err := rdb.HSet(ctx, key, "cart", "[]").Err(); err != nil {
 			return err
 		}
-		return rdb.HSet(ctx, key, "_session_meta", edit(meta)).Err()
+		return rdb.HDel(ctx, key, field).Err()
 	}
 }

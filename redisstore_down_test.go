@@ -100,7 +100,7 @@ func TestRedisStoreDownAndBack(t *testing.T) {
 			id := sessions.StoreID(browser.cookie("sessionid"))
 			baseline := runtime.NumGoroutine()
 
-			out.kill(t, rdb, prefix+id)
+			out.kill(t, rdb, sessions.RedisKey(prefix, id))
 			expectUnavailable(t, store, id)
 			for _, req := range []struct {
 				path string

@@ -1,6 +1,9 @@
 package benchmarks
 
 import (
+	"maps"
+	"slices"
+	"strconv"
 	"sync"
 	"testing"
 )
@@ -110,7 +113,55 @@ func TestParseInfo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (tally{commands: 7, usec: 15}); got != want {
-		t.Fatalf("parseInfo = %+v, want %+v (INFO itself left out)", got, want)
+	want := map[string]cmdStat{"get": {5, 12}, "client|setinfo": {2, 3}}
+	if !maps.Equal(got, want) {
+		t.Fatalf("parseInfo = %v, want %v (INFO itself left out)", got, want)
 	}
+}
+
+// TestCommandTime checks that each command's time counts once: a script's
+// and a transaction's time include the commands they run, which count only
+// as far as clients sent them too.
+func TestCommandTime(t *testing.T) {
+	before := counters{}
+	after := counters{
+		trips: 3,
+		sent:  map[string]int64{"evalsha": 2, "multi": 1, "exec": 1, "hset": 1},
+		stats: map[string]cmdStat{
+			"evalsha": {2, 20}, "hset": {3, 6}, // two HSETs ran in the scripts
+			"multi": {1, 1}, "exec": {1, 5}, "set": {1, 2}, // SET ran in EXEC
+		},
+	}
+	got := after.since(before)
+	if want := (tally{trips: 3, commands: 8, usec: 20 + 2 + 1 + 5}); got != want {
+		t.Fatalf("since = %+v, want %+v", got, want)
+	}
+}
+
+// TestCommandReader feeds the reader commands split at every byte and in one
+// piece: it names each command the client sent, subcommands of containers
+// included, and leaves out what is queued between MULTI and EXEC.
+func TestCommandReader(t *testing.T) {
+	stream := resp("CLIENT", "SETINFO", "lib-name", "x") + resp("EVALSHA", "abc", "1", "k", "a\r\nb") +
+		resp("MULTI") + resp("SET", "k", "v") + resp("PEXPIREAT", "k", "1") + resp("EXEC") + resp("get", "k")
+	want := []string{"client|setinfo", "evalsha", "multi", "exec", "get"}
+	for _, step := range []int{1, 7, len(stream)} {
+		var r commandReader
+		var got []string
+		for i := 0; i < len(stream); i += step {
+			r.read([]byte(stream[i:min(i+step, len(stream))]), func(name string) { got = append(got, name) })
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("in writes of %d bytes: read %v, want %v", step, got, want)
+		}
+	}
+}
+
+// resp writes a command as a RESP array of bulk strings.
+func resp(args ...string) string {
+	s := "*" + strconv.Itoa(len(args)) + "\r\n"
+	for _, a := range args {
+		s += "$" + strconv.Itoa(len(a)) + "\r\n" + a + "\r\n"
+	}
+	return s
 }

@@ -3,9 +3,11 @@ package benchmarks
 import (
 	"bufio"
 	"context"
+	"maps"
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,9 +20,12 @@ import (
 // trip is a burst of writes followed by a read, so a pipeline or a
 // MULTI…EXEC sent in one flush counts once, and a pool's hidden PING on
 // borrow counts too. Counting at the socket gives one yardstick for go-redis
-// and redigo alike.
+// and redigo alike. It also counts the commands sent, by name, to tell them
+// from those Redis runs inside scripts and transactions.
 type wire struct {
 	trips atomic.Int64
+	mu    sync.Mutex
+	sent  map[string]int64
 }
 
 func (w *wire) dial(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -32,12 +37,29 @@ func (w *wire) dial(ctx context.Context, network, addr string) (net.Conn, error)
 	return &countedConn{Conn: c, wire: w}, nil
 }
 
+func (w *wire) count(name string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.sent == nil {
+		w.sent = map[string]int64{}
+	}
+	w.sent[name]++
+}
+
+// sentCounts is a copy of the counts of commands sent.
+func (w *wire) sentCounts() map[string]int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return maps.Clone(w.sent)
+}
+
 // countedConn is used by one goroutine at a time, as both clients do with a
 // pooled connection, so its state needs no lock.
 type countedConn struct {
 	net.Conn
-	wire    *wire
-	sending bool
+	wire     *wire
+	sending  bool
+	commands commandReader
 }
 
 func (c *countedConn) Write(p []byte) (int, error) {
@@ -45,6 +67,7 @@ func (c *countedConn) Write(p []byte) (int, error) {
 		c.sending = true
 		c.wire.trips.Add(1)
 	}
+	c.commands.read(p, c.wire.count)
 	return c.Conn.Write(p)
 }
 
@@ -115,78 +138,134 @@ func (e *redisEnv) rediStorePool(tb testing.TB) *redigo.Pool {
 // gin-contrib's examples use.
 const poolSize = 10
 
-// tally is a snapshot of the counters of one redisEnv.
+// tally is what a run cost Redis.
 type tally struct {
 	trips, commands int64
-	usec            int64 // the server's time running commands, in µs
-	statements      int64 // PostgreSQL statements
+	// usec is the server's time running the commands, in µs, each counted
+	// once: a script's or a transaction's time includes the commands it
+	// runs, so only the commands that clients sent count.
+	usec float64
+	// cpu is the CPU time of the server process, in µs: the commands, and
+	// reading, parsing and answering them too.
+	cpu float64
+	// statements are PostgreSQL statements, for a PostgreSQL system.
+	statements int64
+}
+
+// cmdStat is one line of INFO commandstats.
+type cmdStat struct{ calls, usec int64 }
+
+// counters are the readings of one redisEnv at one moment.
+type counters struct {
+	trips int64
+	sent  map[string]int64   // commands sent, by commandstats name
+	stats map[string]cmdStat // INFO commandstats
+	cpu   float64            // INFO cpu: used_cpu_user + used_cpu_sys, in µs
+
+	statements int64 // PostgreSQL statements, for a PostgreSQL system
 }
 
 // snapshot reads the counters; on a nil env (a memory store) it reads zero.
-func (e *redisEnv) snapshot(tb testing.TB) tally {
+func (e *redisEnv) snapshot(tb testing.TB) counters {
 	if e == nil {
-		return tally{}
+		return counters{}
 	}
 	if e.pg != nil {
-		return tally{trips: e.pg.trips.Load(), statements: e.pg.statements.Load()}
+		return counters{trips: e.pg.trips.Load(), statements: e.pg.statements.Load()}
 	}
-	t := serverStats(tb, e.addr)
-	t.trips = e.w.trips.Load()
+	stats, cpu := serverStats(tb, e.addr)
+	return counters{trips: e.w.trips.Load(), sent: e.w.sentCounts(), stats: stats, cpu: cpu}
+}
+
+// since is what was used from before to c. A command that Redis ran more
+// often than clients sent it ran inside scripts or transactions too; only
+// the share that clients sent counts in the time.
+func (c counters) since(before counters) tally {
+	t := tally{trips: c.trips - before.trips, cpu: c.cpu - before.cpu, statements: c.statements - before.statements}
+	for name, st := range c.stats {
+		calls := st.calls - before.stats[name].calls
+		usec := st.usec - before.stats[name].usec
+		t.commands += calls
+		sent := c.sent[name] - before.sent[name]
+		if calls <= 0 || sent <= 0 {
+			continue
+		}
+		t.usec += float64(usec) * min(1, float64(sent)/float64(calls))
+	}
 	return t
 }
 
-// serverStats sums the calls and the time of every command in INFO
-// commandstats but INFO itself, over a connection of its own that the
-// round-trip counter does not see. Commands run inside MULTI…EXEC or a
-// script count one by one; a script's time includes theirs, so a script
-// counts them twice in the time. Reading and answering are not in it.
-func serverStats(tb testing.TB, addr string) tally {
+// serverStats reads INFO commandstats, but for INFO itself, and the
+// server's CPU time, over a connection of its own that the round-trip
+// counter does not see. Commands run inside MULTI…EXEC or a script count one
+// by one, and the time of EXEC or the script includes theirs. Reading and
+// answering are not in commandstats; they are in the CPU time.
+func serverStats(tb testing.TB, addr string) (map[string]cmdStat, float64) {
 	tb.Helper()
+	info, err := redisInfo(addr, "cpu", "commandstats")
+	if err != nil {
+		tb.Fatalf("INFO: %v", err)
+	}
+	stats, err := parseInfo(info)
+	if err != nil {
+		tb.Fatalf("INFO: %v", err)
+	}
+	return stats, infoSeconds(info, "used_cpu_user") + infoSeconds(info, "used_cpu_sys")
+}
+
+// infoSeconds reads a field of INFO that counts seconds, in µs.
+func infoSeconds(info, field string) float64 {
+	_, rest, ok := strings.Cut(info, "\n"+field+":")
+	if !ok {
+		return 0
+	}
+	v, _, _ := strings.Cut(rest, "\r")
+	sec, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	return sec * 1e6
+}
+
+// redisInfo returns sections of INFO from the server at addr.
+func redisInfo(addr string, sections ...any) (string, error) {
 	c, err := redigo.Dial("tcp", addr)
 	if err != nil {
-		tb.Fatalf("INFO commandstats: %v", err)
+		return "", err
 	}
 	defer c.Close()
-	info, err := redigo.String(c.Do("INFO", "commandstats"))
-	if err != nil {
-		tb.Fatalf("INFO: %v", err)
-	}
-	t, err := parseInfo(info)
-	if err != nil {
-		tb.Fatalf("INFO: %v", err)
-	}
-	return t
+	return redigo.String(c.Do("INFO", sections...))
 }
 
 // parseInfo reads the lines of INFO commandstats such as
 // "cmdstat_get:calls=5,usec=12,…".
-func parseInfo(info string) (tally, error) {
-	var t tally
+func parseInfo(info string) (map[string]cmdStat, error) {
+	stats := map[string]cmdStat{}
 	sc := bufio.NewScanner(strings.NewReader(info))
 	for sc.Scan() {
-		name, fields, ok := strings.Cut(strings.TrimSpace(sc.Text()), ":")
-		if !ok || !strings.HasPrefix(name, "cmdstat_") || name == "cmdstat_info" {
+		line, fields, ok := strings.Cut(strings.TrimSpace(sc.Text()), ":")
+		name, isCmd := strings.CutPrefix(line, "cmdstat_")
+		if !ok || !isCmd || name == "info" {
 			continue
 		}
+		var st cmdStat
 		for _, f := range strings.Split(fields, ",") {
 			k, v, _ := strings.Cut(f, "=")
-			var sum *int64
+			var dst *int64
 			switch k {
 			case "calls":
-				sum = &t.commands
+				dst = &st.calls
 			case "usec":
-				sum = &t.usec
+				dst = &st.usec
 			default:
 				continue
 			}
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
-				return tally{}, err
+				return nil, err
 			}
-			*sum += n
+			*dst = n
 		}
+		stats[name] = st
 	}
-	return t, sc.Err()
+	return stats, sc.Err()
 }
 
 // report adds the metrics of a run on sys, per request: the process's CPU
@@ -210,5 +289,6 @@ func report(b *testing.B, sys system, res result) {
 	}
 	b.ReportMetric(float64(res.redis.trips)/n, "rtt/op")
 	b.ReportMetric(float64(res.redis.commands)/n, "cmds/op")
-	b.ReportMetric(float64(res.redis.usec)/n, "cmd-µs/op")
+	b.ReportMetric(res.redis.usec/n, "cmd-µs/op")
+	b.ReportMetric(res.redis.cpu/n, "srv-cpu-µs/op")
 }

@@ -51,13 +51,19 @@ func (s system) engine(tb testing.TB) (*gin.Engine, *redisEnv) {
 	if s.postgres {
 		env = newPostgresEnv(tb)
 	}
+	return s.engineOn(tb, env), env
+}
+
+// engineOn builds the system's gin.Engine on the given Redis (nil for a
+// memory store).
+func (s system) engineOn(tb testing.TB, env *redisEnv) *gin.Engine {
 	r := gin.New()
 	h := s.mount(tb, r, env)
 	r.GET("/untouched", func(c *gin.Context) { c.String(http.StatusOK, "untouched") })
 	r.GET("/new", h.newSession)
 	r.GET("/counter", h.counter)
 	r.GET("/read", h.read)
-	return r, env
+	return r
 }
 
 // systems lists every system measured, the floor first.
@@ -71,6 +77,30 @@ func systems() []system {
 		{name: "gincontrib-postgres", postgres: true, mount: mountGinContribPostgres},
 		{name: "scs-postgres", postgres: true, mount: mountSCSPostgres},
 	}, ourSystems...)
+}
+
+// redisSystems lists the systems on a Redis store.
+func redisSystems() []system {
+	var out []system
+	for _, sys := range systems() {
+		if sys.redis {
+			out = append(out, sys)
+		}
+	}
+	return out
+}
+
+// onOwnRedis mounts sys on a redis-server of its own, which stops when tb
+// ends: for measures that must see one system's keys and nothing else.
+func onOwnRedis(tb testing.TB, sys system) (*redisEnv, *gin.Engine) {
+	tb.Helper()
+	addr, stop, err := startRedis()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(stop)
+	env := &redisEnv{addr: addr}
+	return env, sys.engineOn(tb, env)
 }
 
 // ourSystems is filled in by ours_test.go.

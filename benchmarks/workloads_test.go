@@ -138,15 +138,23 @@ func newSession(tb testing.TB, sys system, h http.Handler) string {
 	return cookieOf(tb, rec)
 }
 
-// prepare returns the request template of w on sys. It first makes a
-// throwaway session, so that one-time costs (dialing, a script's first
-// load into Redis) are not counted against the workload.
+// prepare returns the request template of w on sys. It first makes one
+// request of w on a throwaway session (but on bare Gin), so that one-time costs (dialing, a
+// script's first load into Redis) are not counted against the workload.
 func (w workload) prepare(tb testing.TB, sys system, h http.Handler) *http.Request {
-	cookie := newSession(tb, sys, h)
-	if !w.cookie {
-		cookie = ""
+	if !sys.bare { // whose counter is the engine's: a warm-up would count
+		warm := ""
+		if w.cookie {
+			warm = newSession(tb, sys, h)
+		}
+		if msg := w.check(sys, serve(h, request(w.path, warm))); msg != "" {
+			tb.Fatalf("%s %s, warm-up: %s", sys.name, w.name, msg)
+		}
 	}
-	return request(w.path, cookie)
+	if !w.cookie {
+		return request(w.path, "")
+	}
+	return request(w.path, newSession(tb, sys, h))
 }
 
 // result is what a run measured: the requests made, the Redis traffic and
@@ -161,7 +169,7 @@ type result struct {
 // meter brackets a run: the Redis counters and the process's CPU time.
 type meter struct {
 	env    *redisEnv
-	before tally
+	before counters
 	cpu    time.Duration
 	hasCPU bool
 }
@@ -178,7 +186,7 @@ func startMeter(tb testing.TB, env *redisEnv) meter {
 func (m meter) stop(tb testing.TB, n int) result {
 	cpu, ok := processCPU()
 	res := result{n: n, cpu: cpu - m.cpu, hasCPU: ok && m.hasCPU}
-	res.redis = m.env.snapshot(tb).minus(m.before)
+	res.redis = m.env.snapshot(tb).since(m.before)
 	return res
 }
 
@@ -260,9 +268,4 @@ func verifyCounts(tb testing.TB, sys system, h http.Handler, reqs []*http.Reques
 	for i, req := range reqs {
 		verifyCounter(tb, sys, h, serve(h, req), counts[i]+1)
 	}
-}
-
-func (t tally) minus(u tally) tally {
-	return tally{trips: t.trips - u.trips, commands: t.commands - u.commands, usec: t.usec - u.usec,
-		statements: t.statements - u.statements}
 }

@@ -54,7 +54,93 @@ func targets(r results) []verdict {
 		add("CounterParallel, "+store+": ahead of both peers", parallelLead(r, store))
 	}
 	add("Memory: ≤ 300 B per session (≤ 300 MB per million)", memoryPerSession(r))
+	for _, g := range []string{"Untouched", "UntouchedCookie"} {
+		for _, store := range []string{"memory", "redis"} {
+			add(fmt.Sprintf("%s, %s: no slower than gin-contrib, no more allocs", g, store), notBehind(r, g, store, "gincontrib-"+store, true))
+		}
+	}
+	add("New, redis: no slower than scs", notBehind(r, "New", "redis", "scs-redis", false))
+	add("Redis memory: ≤ the leanest peer's bytes per session, every hash in listpack", redisMemory(r))
+	for _, g := range []string{"Counter", "New"} {
+		add(g+", redis: Redis command time ≤ 2× scs's", serverCost(r, g, "cmd-µs/op"))
+		add(g+", redis: Redis process CPU ≤ 2× scs's", serverCost(r, g, "srv-cpu-µs/op"))
+	}
+	for _, route := range []string{"counter", "new"} {
+		add("HTTP load, "+route+", redis: throughput ≥ the faster peer's, p99 no worse", httpLoad(r, route))
+	}
 	return vs
+}
+
+// notBehind compares ours on g with one peer: time, and allocations too
+// when allocs is set.
+func notBehind(r results, g, store, peer string, allocs bool) verdict {
+	ns, ok1 := r.lookup(g+"/ours-"+store, "ns/op")
+	peerNS, ok2 := r.lookup(g+"/"+peer, "ns/op")
+	if !(ok1 && ok2) {
+		return unmeasured
+	}
+	measured := fmt.Sprintf("%s vs %s (%.2f×)", formatTime(ns), formatTime(peerNS), ns/peerNS)
+	met := ns <= peerNS
+	if allocs {
+		a, ok3 := r.lookup(g+"/ours-"+store, "allocs/op")
+		pa, ok4 := r.lookup(g+"/"+peer, "allocs/op")
+		if !(ok3 && ok4) {
+			return unmeasured
+		}
+		measured += fmt.Sprintf(", %.0f vs %.0f allocs", a, pa)
+		met = met && a <= pa
+	}
+	return verdict{measured: measured, met: metWord(met)}
+}
+
+func redisMemory(r results) verdict {
+	ours, ok1 := r.lookup("RedisMemory/ours-redis", "redis-B/session")
+	listpack, ok2 := r.lookup("RedisMemory/ours-redis", "listpack-%")
+	peer, peerB, ok3 := "", 0.0, false
+	for _, p := range []string{"gincontrib-redis", "scs-redis"} {
+		if v, found := r.lookup("RedisMemory/"+p, "redis-B/session"); found && (!ok3 || v < peerB) {
+			peer, peerB, ok3 = p, v, true
+		}
+	}
+	if !(ok1 && ok2 && ok3) {
+		return unmeasured
+	}
+	return verdict{
+		measured: fmt.Sprintf("%.0f B vs %.0f B for %s, %.0f%% listpack", ours, peerB, peer, listpack),
+		met:      metWord(ours <= peerB && listpack == 100),
+	}
+}
+
+func serverCost(r results, g, unit string) verdict {
+	ours, ok1 := r.lookup(g+"/ours-redis", unit)
+	scs, ok2 := r.lookup(g+"/scs-redis", unit)
+	if !(ok1 && ok2) || scs == 0 {
+		return unmeasured
+	}
+	return verdict{
+		measured: fmt.Sprintf("%.2f× (%s µs vs %s µs)", ours/scs, trimFloat(ours), trimFloat(scs)),
+		met:      metWord(ours <= 2*scs),
+	}
+}
+
+func httpLoad(r results, route string) verdict {
+	name := "HTTPLoad/" + route + "/"
+	rps, ok1 := r.lookup(name+"ours-redis", "req/s")
+	p99, ok2 := r.lookup(name+"ours-redis", "p99-µs")
+	peer, peerRPS, ok3 := "", 0.0, false
+	for _, p := range []string{"gincontrib-redis", "scs-redis"} {
+		if v, found := r.lookup(name+p, "req/s"); found && (!ok3 || v > peerRPS) {
+			peer, peerRPS, ok3 = p, v, true
+		}
+	}
+	peerP99, ok4 := r.lookup(name+peer, "p99-µs")
+	if !(ok1 && ok2 && ok3 && ok4) {
+		return unmeasured
+	}
+	return verdict{
+		measured: fmt.Sprintf("%.0f vs %.0f req/s for %s, p99 %s vs %s", rps, peerRPS, peer, formatTime(p99*1e3), formatTime(peerP99*1e3)),
+		met:      metWord(rps >= peerRPS && p99 <= peerP99),
+	}
 }
 
 func untouched(r results, g, sys string) verdict {

@@ -76,6 +76,7 @@ type Session struct {
 	mw  *middleware
 	req *http.Request
 	ctx context.Context
+	gin *gin.Context // for c.ClientIP(), at Login
 
 	// The lifecycle: see lifecycle.go.
 	phase    phase
@@ -110,6 +111,7 @@ type sessionData struct {
 	hadCookie bool // the request carried our cookie, valid or not
 	stored    bool // a live record is under token: loaded, or saved by this request
 	modified  bool // changed during this request (Django's modified)
+	login     bool // Login: apply WithMaxSessionsPerUser after the save
 
 	// Commit state.
 	persisted    bool // the overlay holds nothing that is not saved
@@ -675,9 +677,10 @@ func (s *Session) userKeys() []string {
 	return keys
 }
 
-// empty reports whether no key, reserved or not, remains.
+// empty reports whether no key, reserved or not, remains and the session
+// is not bound to a user.
 func (s *Session) empty() bool {
-	if len(s.local) > 0 {
+	if len(s.local) > 0 || s.rec.Principal != "" {
 		return false
 	}
 	for k := range s.rec.Values {

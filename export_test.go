@@ -13,3 +13,15 @@ func StoreID(token string) string { return storeID(token) }
 
 // SetMemoryClock replaces a memory store's clock.
 func SetMemoryClock(s *MemoryStore, now func() time.Time) { s.now = now }
+
+// MemoryIndexLen returns the number of entries in a memory store's
+// per-user index, dead ones included.
+func MemoryIndexLen(s *MemoryStore) int {
+	s.users.mu.Lock()
+	defer s.users.mu.Unlock()
+	n := 0
+	for _, keys := range s.users.byPrincipal {
+		n += len(keys)
+	}
+	return n
+}

@@ -348,7 +348,10 @@ func (s *Session) persist(commit bool) error {
 	ch := Change{Saved: now, Expiry: s.expiry, UUID: s.rec.UUID, Created: s.rec.Created}
 	id, token := s.id, s.token
 	if !s.stored {
-		token = newToken()
+		var err error
+		if token, err = s.issueToken(); err != nil {
+			return err
+		}
 		id = storeID(token)
 		ch.New = true
 		ch.Set = s.merged()
@@ -360,7 +363,11 @@ func (s *Session) persist(commit bool) error {
 		ch.Set, ch.Incr, ch.Delete = s.delta()
 	}
 	ch.Expires = m.deadline(now, now, ch.Created, s.expiry)
+	s.bindChange(&ch)
 	if err := m.store.Save(s.ctx, id, ch); err != nil {
+		return err
+	}
+	if err := s.capUserSessions(ch.UUID); err != nil {
 		return err
 	}
 	if ch.New {

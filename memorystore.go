@@ -33,6 +33,7 @@ import (
 // 2262) is kept as the last instant they can hold, so such a session lives.
 type MemoryStore struct {
 	shards   [memoryShards]memoryShard
+	users    memoryUsers  // the per-user index: see memoryusers.go
 	max      int64        // the bound on records
 	count    atomic.Int64 // records held, in every shard
 	interval time.Duration
@@ -130,25 +131,39 @@ func (s *MemoryStore) Save(_ context.Context, id string, ch Change) error {
 	if !ok {
 		return fmt.Errorf("sessions: memory store: malformed id %q", id)
 	}
-	if err := s.save(key, id, ch); err != nil {
-		return err
+	var gone []memoryBinding
+	var err error
+	if ch.New && ch.Principal != "" {
+		// Filing the new record and creating it is one step for the
+		// user's index: see memoryUsers.
+		s.users.mu.Lock()
+		err = s.save(key, id, ch, &gone)
+		if err == nil {
+			s.users.add(ch.Principal, key)
+		}
+		s.users.mu.Unlock()
+	} else {
+		err = s.save(key, id, ch, &gone)
 	}
 	// Bounded: each round removes a record or finds none to remove.
 	for range memoryShards {
-		if s.count.Load() <= s.max || !s.evictSoonest(key) {
+		if err != nil || s.count.Load() <= s.max || !s.evictSoonest(key, &gone) {
 			break
 		}
 	}
-	return nil
+	s.forget(gone)
+	return err
 }
 
-func (s *MemoryStore) save(key [32]byte, id string, ch Change) error {
+// save applies ch to the record under key; gone receives the user
+// bindings of the records it removes.
+func (s *MemoryStore) save(key [32]byte, id string, ch Change, gone *[]memoryBinding) error {
 	sh := s.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	r := sh.items[key]
-	if r != nil && r.expires <= s.now().UnixNano() {
-		sh.remove(r)
+	if r != nil && (r.expires <= s.now().UnixNano() || ch.New) {
+		sh.remove(r, gone)
 		r = nil
 	}
 	if r == nil && !ch.New {
@@ -176,7 +191,7 @@ func (s *MemoryStore) save(key [32]byte, id string, ch Change) error {
 
 // evictSoonest removes the record closest to expiry in the whole store,
 // other than the one under keep. It reports false when there is none.
-func (s *MemoryStore) evictSoonest(keep [32]byte) bool {
+func (s *MemoryStore) evictSoonest(keep [32]byte, gone *[]memoryBinding) bool {
 	var victim *memoryRecord
 	var from *memoryShard
 	for i := range s.shards {
@@ -193,7 +208,7 @@ func (s *MemoryStore) evictSoonest(keep [32]byte) bool {
 	from.mu.Lock()
 	// A concurrent request may have removed it meanwhile.
 	if from.items[victim.id] == victim {
-		from.remove(victim)
+		from.remove(victim, gone)
 	}
 	from.mu.Unlock()
 	return true
@@ -222,12 +237,14 @@ func (s *MemoryStore) Delete(_ context.Context, id string) error {
 	if !ok {
 		return nil
 	}
+	var gone []memoryBinding
 	sh := s.shard(key)
 	sh.mu.Lock()
 	if r := sh.items[key]; r != nil {
-		sh.remove(r)
+		sh.remove(r, &gone)
 	}
 	sh.mu.Unlock()
+	s.forget(gone)
 	return nil
 }
 
@@ -249,12 +266,18 @@ func (s *MemoryStore) Touch(_ context.Context, id string, seen, expires time.Tim
 
 // applyChange returns the packed data of a record after ch: the UUID (a
 // length-prefixed field, see readField), the expiry policy and the creation
-// time (varints), then every key and value as fields. Every increment is
-// checked before anything is written, so a failed change leaves no trace.
+// time (varints), the principal, IP and User-Agent (fields, empty for an
+// anonymous session), then every key and value as fields. Every increment
+// is checked before anything is written, so a failed change leaves no
+// trace.
 func applyChange(old string, ch Change) (string, error) {
-	uuid, created, fields := ch.UUID, unixNanos(ch.Created), ""
+	head := memoryHead{uuid: ch.UUID, created: unixNanos(ch.Created), principal: ch.Principal, ip: ch.IP, userAgent: ch.UserAgent}
+	fields := ""
 	if !ch.New {
-		uuid, _, created, fields = splitData(old)
+		head, fields = splitData(old)
+		if ch.IP != "" {
+			head.ip = ch.IP
+		}
 	}
 	var sums map[string]int64
 	if len(ch.Incr) > 0 {
@@ -286,8 +309,8 @@ func applyChange(old string, ch Change) (string, error) {
 	}
 	// The exact size, so that a million records waste no capacity.
 	var policy [2 * binary.MaxVarintLen64]byte
-	policyBytes := binary.AppendVarint(binary.AppendVarint(policy[:0], int64(ch.Expiry)), created)
-	size := fieldSize(uuid) + len(policyBytes)
+	policyBytes := binary.AppendVarint(binary.AppendVarint(policy[:0], int64(ch.Expiry)), head.created)
+	size := fieldSize(head.uuid) + len(policyBytes) + fieldSize(head.principal) + fieldSize(head.ip) + fieldSize(head.userAgent)
 	for rest := fields; rest != ""; {
 		var k, v string
 		k, rest = readField(rest)
@@ -305,8 +328,11 @@ func applyChange(old string, ch Change) (string, error) {
 
 	var b strings.Builder
 	b.Grow(size)
-	writeField(&b, uuid)
+	writeField(&b, head.uuid)
 	b.Write(policyBytes)
+	writeField(&b, head.principal)
+	writeField(&b, head.ip)
+	writeField(&b, head.userAgent)
 	for rest := fields; rest != ""; {
 		var k, v string
 		k, rest = readField(rest)
@@ -349,14 +375,16 @@ func (s *MemoryStore) janitor() {
 // removeExpired drops every expired record, earliest first.
 func (s *MemoryStore) removeExpired() {
 	now := s.now().UnixNano()
+	var gone []memoryBinding
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
 		for len(sh.byExpiry) > 0 && sh.byExpiry[0].expires <= now {
-			sh.remove(sh.byExpiry[0])
+			sh.remove(sh.byExpiry[0], &gone)
 		}
 		sh.mu.Unlock()
 	}
+	s.forget(gone)
 }
 
 // memoryShard is one lock's worth of records, with a heap ordered by
@@ -368,7 +396,13 @@ type memoryShard struct {
 	count    *atomic.Int64 // the store's count of records
 }
 
-func (sh *memoryShard) remove(r *memoryRecord) {
+// remove drops r; when r is bound to a user, gone receives the binding,
+// which the caller takes out of the user's index once it holds no shard
+// lock (see memoryUsers).
+func (sh *memoryShard) remove(r *memoryRecord, gone *[]memoryBinding) {
+	if p := r.principal(); p != "" {
+		*gone = append(*gone, memoryBinding{principal: p, key: r.id})
+	}
 	delete(sh.items, r.id)
 	sh.count.Add(-1)
 	if r.index >= 0 {
@@ -389,7 +423,7 @@ func (sh *memoryShard) setExpires(r *memoryRecord, expires int64) {
 // a million of them must fit in a few hundred megabytes.
 type memoryRecord struct {
 	id      [32]byte
-	data    string // the UUID, the expiry policy, the creation time and the values: see applyChange
+	data    string // the UUID, the expiry policy, the creation time, the user and the values: see applyChange
 	saved   int64  // Unix nanoseconds
 	seen    int64
 	expires int64
@@ -399,16 +433,31 @@ type memoryRecord struct {
 // record returns r as a Record. The strings share r.data, which is never
 // modified, so nothing is copied but the map.
 func (r *memoryRecord) record() Record {
-	uuid, expiry, created, rest := splitData(r.data)
+	head, rest := splitData(r.data)
+	rec := r.meta(head)
+	rec.Values = decodeValues(rest)
+	return rec
+}
+
+// meta returns r as a Record without its values.
+func (r *memoryRecord) meta(head memoryHead) Record {
 	return Record{
-		Values:   decodeValues(rest),
-		UUID:     uuid,
-		Created:  time.Unix(0, created),
-		Saved:    time.Unix(0, r.saved),
-		LastSeen: time.Unix(0, r.seen),
-		Expires:  time.Unix(0, r.expires),
-		Expiry:   time.Duration(expiry),
+		UUID:      head.uuid,
+		Created:   time.Unix(0, head.created),
+		Saved:     time.Unix(0, r.saved),
+		LastSeen:  time.Unix(0, r.seen),
+		Expires:   time.Unix(0, r.expires),
+		Expiry:    time.Duration(head.expiry),
+		Principal: head.principal,
+		IP:        head.ip,
+		UserAgent: head.userAgent,
 	}
+}
+
+// principal returns the user r is bound to, "" for none.
+func (r *memoryRecord) principal() string {
+	head, _ := splitData(r.data)
+	return head.principal
 }
 
 // decodeValues unpacks the key and value pairs that follow the UUID.
@@ -436,13 +485,23 @@ func writeField(b *strings.Builder, s string) {
 	b.WriteString(s)
 }
 
-// splitData splits a record's data into the UUID, the expiry policy, the
-// creation time and the packed key and value pairs.
-func splitData(data string) (uuid string, expiry, created int64, fields string) {
-	uuid, rest := readField(data)
-	expiry, rest = readVarint(rest)
-	created, rest = readVarint(rest)
-	return uuid, expiry, created, rest
+// memoryHead is what a record's data holds before its values.
+type memoryHead struct {
+	uuid                     string
+	expiry, created          int64
+	principal, ip, userAgent string
+}
+
+// splitData splits a record's data into its head and the packed key and
+// value pairs.
+func splitData(data string) (head memoryHead, fields string) {
+	head.uuid, data = readField(data)
+	head.expiry, data = readVarint(data)
+	head.created, data = readVarint(data)
+	head.principal, data = readField(data)
+	head.ip, data = readField(data)
+	head.userAgent, data = readField(data)
+	return head, data
 }
 
 // readVarint splits a varint off data, as binary.Varint reads it, without

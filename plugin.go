@@ -58,6 +58,7 @@ type middleware struct {
 	absolute     time.Duration
 	header       string
 	errorHandler func(*gin.Context, error)
+	maxPerUser   int
 	key          string
 	keyAny       any // key, boxed once rather than on every request
 
@@ -234,8 +235,12 @@ func newMiddleware(store Store, opts []Option) *middleware {
 	return m
 }
 
-// check panics on combinations browsers would reject.
+// check panics on combinations browsers would reject, and on options the
+// store cannot serve.
 func (m *middleware) check() {
+	if _, ok := m.store.(UserStore); m.maxPerUser > 0 && !ok {
+		panic(fmt.Sprintf("sessions: WithMaxSessionsPerUser needs a store with a per-user index; %T does not implement sessions.UserStore", m.store))
+	}
 	switch {
 	case m.sameSite == http.SameSiteNoneMode && !m.secure:
 		panic("sessions: SameSite=None cookies must be Secure: add sessions.WithSecure(true)")
@@ -257,7 +262,7 @@ func (m *middleware) handle(c *gin.Context) {
 	}
 	rs := &requestState{}
 	s := &rs.session
-	s.mw, s.req, s.ctx = m, c.Request, c.Request.Context()
+	s.mw, s.req, s.ctx, s.gin = m, c.Request, c.Request.Context(), c
 	rs.writer = sessionWriter{ResponseWriter: c.Writer, c: c, s: s}
 	rs.Context, rs.key = s.ctx, ctxKey(m.key)
 

@@ -63,9 +63,14 @@ func keyOfField(f string) (k string, ok bool) {
 const keyDigestCut = 32
 
 // redisKeyOf is the key that holds the record of id: prefix, then id less
-// the last keyDigestCut hex digits of its digest. An id that does not end in
-// 64 hex digits is kept whole.
+// the last keyDigestCut hex digits of its digest. A logged-in session's id
+// starts with its user's tag, which goes in braces after the prefix, as a
+// hash tag (see redisusers.go). An id that does not end in 64 hex digits is
+// kept whole.
 func redisKeyOf(prefix, id string) string {
+	if tag, rest, tagged := splitTag(id); tagged && validTag(tag) {
+		return redisKeyOf(prefix+"{"+tag+"}", rest)
+	}
 	if len(id) < 2*keyDigestCut || !isLowerHex(id[len(id)-2*keyDigestCut:]) {
 		return prefix + id
 	}
@@ -141,6 +146,8 @@ func decodeRedisRecord(fields map[string]string) (Record, error) {
 
 // recordDecoder gathers the store's fields of one record.
 type recordDecoder struct {
+	principal, ip                      string
+	agent                              [len(fieldsAgent)]string
 	uuid                               string
 	created, saved, seen, expires, pol int64
 	hasUUID, hasCreated, hasExpires    bool
@@ -158,6 +165,15 @@ func (d *recordDecoder) field(f, v string) {
 		return
 	case fieldUUIDText:
 		d.uuid, d.hasUUID = v, true
+		return
+	case fieldPrincipal:
+		d.principal = v
+		return
+	case fieldIP:
+		d.ip = v
+		return
+	case fieldsAgent[0], fieldsAgent[1], fieldsAgent[2], fieldsAgent[3]:
+		d.agent[f[len(f)-1]-'1'] = v
 		return
 	}
 	var dst *int64
@@ -201,11 +217,14 @@ func (d *recordDecoder) record() (Record, error) {
 	}
 	saved := d.created + d.saved
 	return Record{
-		UUID:     d.uuid,
-		Created:  time.UnixMilli(d.created),
-		Saved:    time.UnixMilli(saved),
-		LastSeen: time.UnixMilli(saved + d.seen),
-		Expires:  time.UnixMilli(saved + d.expires),
-		Expiry:   time.Duration(d.pol),
+		UUID:      d.uuid,
+		Created:   time.UnixMilli(d.created),
+		Saved:     time.UnixMilli(saved),
+		LastSeen:  time.UnixMilli(saved + d.seen),
+		Expires:   time.UnixMilli(saved + d.expires),
+		Expiry:    time.Duration(d.pol),
+		Principal: d.principal,
+		IP:        d.ip,
+		UserAgent: strings.Join(d.agent[:], ""),
 	}, nil
 }

@@ -48,6 +48,12 @@ import (
 // flushed, the first call of each script on each server costs one more round
 // trip to send its source.
 //
+// RedisStore implements UserStore: a logged-in session's key carries its
+// user's tag as a hash tag, so that the user's records and index share a
+// hash slot and each per-user operation is one script: see redisusers.go
+// for that layout. Listing a user's sessions and deleting any of them cost 1
+// round trip each, whatever their number.
+//
 // Errors that mean Redis could not answer (network errors, timeouts, the
 // request's context ending, an exhausted pool, LOADING, CLUSTERDOWN,
 // TRYAGAIN, MASTERDOWN, READONLY, BUSY, OOM, too many clients) wrap
@@ -58,6 +64,7 @@ import (
 type RedisStore struct {
 	client    redis.UniversalClient
 	prefix    string
+	tags      redisTags // the per-user index's tags: see redisusers.go
 	logger    *slog.Logger
 	loggerSet bool
 }
@@ -167,8 +174,12 @@ func (s *RedisStore) reportCorrupt(ctx context.Context, key string, err error) {
 }
 
 // Save implements Store in one round trip: a transaction for a new record
-// (see create), a run of updateScript for a change to a stored one.
+// (see create), a run of updateScript for a change to a stored one; for a
+// logged-in session, a script that also keeps the user's index (saveUser).
 func (s *RedisStore) Save(ctx context.Context, id string, ch Change) error {
+	if base, member, ok := s.userRecordKey(id); ok && ch.Principal != "" {
+		return s.saveUser(ctx, base, member, ch)
+	}
 	if ch.New {
 		return s.create(ctx, s.key(id), ch)
 	}
@@ -266,8 +277,12 @@ func saveReply(reply string) error {
 	return fmt.Errorf("sessions: redis save: unexpected script reply %q", reply)
 }
 
-// Delete implements Store with one DEL.
+// Delete implements Store with one DEL; for a logged-in session, one
+// script that also takes the record out of its user's index.
 func (s *RedisStore) Delete(ctx context.Context, id string) error {
+	if _, _, ok := s.userRecordKey(id); ok {
+		return s.deleteUser(ctx, s.key(id))
+	}
 	if err := s.client.Del(ctx, s.key(id)).Err(); err != nil {
 		return redisError("delete", err)
 	}
@@ -275,10 +290,15 @@ func (s *RedisStore) Delete(ctx context.Context, id string) error {
 }
 
 // Touch implements Store with one script run that rewrites the last
-// sighting, the expiry and the key's TTL only: see touchScript.
+// sighting, the expiry and the key's TTL only: see touchScript, and
+// touchUserScript for a logged-in session.
 func (s *RedisStore) Touch(ctx context.Context, id string, seen, expires time.Time) error {
-	args := append(touchScript.call(s.key(id), 3), time.Now().UnixMilli(), redisMillis(seen), expireAtMillis(expires))
-	if err := touchScript.run(ctx, s.client, args).Err(); err != nil {
+	script := touchScript
+	if _, _, ok := s.userRecordKey(id); ok {
+		script = touchUserScript
+	}
+	args := append(script.call(s.key(id), 3), time.Now().UnixMilli(), redisMillis(seen), expireAtMillis(expires))
+	if err := script.run(ctx, s.client, args).Err(); err != nil {
 		return redisError("touch", err)
 	}
 	return nil

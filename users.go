@@ -3,7 +3,11 @@ package sessions
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // SessionInfo describes one of a user's live sessions, for a "where you are
@@ -83,4 +87,255 @@ type UserSelection struct {
 	// Keep spares, among the others selected, the Keep most recently seen
 	// (the latest save or touch); 0 spares none.
 	Keep int
+}
+
+// pick returns the indexes in recs of the sessions sel selects, for stores
+// that select in Go.
+func (sel UserSelection) pick(recs []Record) []int {
+	var picked []int
+	for i, rec := range recs {
+		if (sel.UUID == "" || rec.UUID == sel.UUID) && (sel.Except == "" || rec.UUID != sel.Except) {
+			picked = append(picked, i)
+		}
+	}
+	if sel.Keep <= 0 {
+		return picked
+	}
+	slices.SortFunc(picked, func(a, b int) int { return compareSeen(recs[a], recs[b]) })
+	return picked[min(sel.Keep, len(picked)):]
+}
+
+// compareSeen orders records most recently seen first, then most recently
+// created, then by UUID, so that every store and the listing agree.
+func compareSeen(a, b Record) int {
+	if c := lastSeen(b).Compare(lastSeen(a)); c != 0 {
+		return c
+	}
+	if c := b.Created.Compare(a.Created); c != 0 {
+		return c
+	}
+	return strings.Compare(a.UUID, b.UUID)
+}
+
+// maxUserAgent bounds the User-Agent kept for a session.
+const maxUserAgent = 256
+
+// WithMaxSessionsPerUser caps the sessions of one user; default 0, no
+// limit. At Login, the user's least recently seen sessions beyond n (this
+// one included) are revoked. n < 0 panics, and so does Middleware when n > 0
+// and the store keeps no per-user index (see UserStore).
+func WithMaxSessionsPerUser(n int) Option {
+	if n < 0 {
+		panic(fmt.Sprintf("sessions: WithMaxSessionsPerUser(%d): use 0 for no limit", n))
+	}
+	return func(m *middleware) { m.maxPerUser = n }
+}
+
+// Login binds the session to principal, a user id, as Django's login does:
+// the session gets a new token (CycleKey, against session fixation) and
+// records the client's IP (c.ClientIP(), so gin's trusted-proxy settings
+// apply) and User-Agent, then WithMaxSessionsPerUser applies when the
+// session is saved. A session bound to another principal is flushed first,
+// so one user never inherits another's data; one bound to the same
+// principal keeps its data. An empty principal panics.
+func (s *Session) Login(principal string) {
+	if principal == "" {
+		panic("sessions: Login(\"\"): pass the id of the user who logged in")
+	}
+	ip := s.gin.ClientIP()
+	ua := truncateUTF8(s.req.UserAgent(), maxUserAgent)
+	if p := s.Principal(); p != "" && p != principal {
+		s.Flush()
+	}
+	s.CycleKey()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rec.Principal, s.rec.IP, s.rec.UserAgent = principal, ip, ua
+	s.login = true
+}
+
+// Principal returns the user the session is bound to by Login, or "" for
+// an anonymous session. Flush, and revocation from elsewhere, end the
+// binding; Clear keeps it.
+func (s *Session) Principal() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	return s.rec.Principal
+}
+
+// UserSessions returns the live sessions of the user this session is bound
+// to, most recently seen first, this one marked Current. It returns nil,
+// nil for an anonymous session and ErrNotSupported when the store keeps no
+// per-user index. A Login in this request shows once the session is saved.
+func (s *Session) UserSessions() ([]SessionInfo, error) {
+	principal, self := s.binding()
+	if principal == "" {
+		return nil, nil
+	}
+	// The middleware's options may end a session sooner than its store
+	// does (an absolute timeout, a shorter cookie age): list what it serves.
+	now := s.mw.now()
+	infos, err := listUser(s.ctx, s.mw.store, principal, func(r Record) bool { return s.mw.alive(r, now) })
+	for i := range infos {
+		infos[i].Current = self != "" && infos[i].UUID == self
+	}
+	return infos, err
+}
+
+// RevokeOtherSessions ends every session of the user this session is bound
+// to except this one ("log out my other devices") and returns how many it
+// ended. It returns 0, nil for an anonymous session and ErrNotSupported when
+// the store keeps no per-user index.
+func (s *Session) RevokeOtherSessions() (int, error) {
+	principal, self := s.binding()
+	if principal == "" {
+		return 0, nil
+	}
+	us, err := userStore(s.mw.store, principal)
+	if err != nil {
+		return 0, err
+	}
+	return us.DeleteUserSessions(s.ctx, principal, UserSelection{Except: self})
+}
+
+// binding returns the session's principal and UUID.
+func (s *Session) binding() (principal, uuid string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.load()
+	return s.rec.Principal, s.rec.UUID
+}
+
+// UserSessions returns the live sessions of principal in store, most
+// recently seen first, without their tokens. It returns ErrNotSupported
+// when store keeps no per-user index, and an error for an empty principal.
+func UserSessions(ctx context.Context, store Store, principal string) ([]SessionInfo, error) {
+	return listUser(ctx, store, principal, nil)
+}
+
+// listUser lists principal's sessions in store that alive (when not nil)
+// accepts.
+func listUser(ctx context.Context, store Store, principal string, alive func(Record) bool) ([]SessionInfo, error) {
+	us, err := userStore(store, principal)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := us.LoadUserSessions(ctx, principal)
+	if err != nil {
+		return nil, err
+	}
+	if alive != nil {
+		recs = slices.DeleteFunc(recs, func(r Record) bool { return !alive(r) })
+	}
+	slices.SortFunc(recs, compareSeen)
+	infos := make([]SessionInfo, len(recs))
+	for i, r := range recs {
+		infos[i] = SessionInfo{
+			UUID: r.UUID, Principal: principal, Created: r.Created, LastSeen: lastSeen(r),
+			Expires: r.Expires, IP: r.IP, UserAgent: r.UserAgent,
+		}
+	}
+	return infos, nil
+}
+
+// RevokeSession ends the session of principal whose UUID is uuid, at once:
+// its next request gets a new, empty, anonymous session. A session that is
+// gone already, or belongs to another user, is not an error. It returns
+// ErrNotSupported when store keeps no per-user index, and an error for an
+// empty principal or uuid.
+func RevokeSession(ctx context.Context, store Store, principal, uuid string) error {
+	us, err := userStore(store, principal)
+	if err != nil {
+		return err
+	}
+	if uuid == "" {
+		return errors.New("sessions: RevokeSession: empty uuid: pass SessionInfo.UUID")
+	}
+	_, err = us.DeleteUserSessions(ctx, principal, UserSelection{UUID: uuid})
+	return err
+}
+
+// RevokeUserSessions ends every session of principal, at once ("log out
+// everywhere", after a password change), and returns how many it ended.
+// When it returns, no session of principal created before the call is
+// alive. It returns ErrNotSupported when store keeps no per-user index, and
+// an error for an empty principal.
+func RevokeUserSessions(ctx context.Context, store Store, principal string) (int, error) {
+	us, err := userStore(store, principal)
+	if err != nil {
+		return 0, err
+	}
+	return us.DeleteUserSessions(ctx, principal, UserSelection{})
+}
+
+// userStore returns store's per-user index, checking principal.
+func userStore(store Store, principal string) (UserStore, error) {
+	us, ok := store.(UserStore)
+	if !ok {
+		return nil, ErrNotSupported
+	}
+	if principal == "" {
+		return nil, errors.New("sessions: empty principal: pass the id the user logged in with")
+	}
+	return us, nil
+}
+
+// truncateUTF8 cuts s to at most n bytes without splitting a character.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// issueToken returns a new token for the session: tagged as its store asks
+// when the session is bound to a user. The caller holds s.mu.
+func (s *Session) issueToken() (string, error) {
+	us, ok := s.mw.store.(UserStore)
+	if s.rec.Principal == "" || !ok {
+		return newToken(), nil
+	}
+	tag, err := us.UserTag(s.ctx, s.rec.Principal)
+	if err != nil {
+		return "", err
+	}
+	if tag != "" && !validTag(tag) {
+		return "", fmt.Errorf("sessions: %T.UserTag returned %q; a tag is 1 to %d characters from [0-9a-z]", s.mw.store, tag, maxTagLen)
+	}
+	return newTaggedToken(tag), nil
+}
+
+// bindChange adds the session's user to ch: the whole binding for a new
+// record, and for an update the client's IP when it changed since the
+// record was saved. The caller holds s.mu.
+func (s *Session) bindChange(ch *Change) {
+	if s.rec.Principal == "" {
+		return
+	}
+	ch.Principal = s.rec.Principal
+	if ch.New {
+		ch.IP, ch.UserAgent = s.rec.IP, s.rec.UserAgent
+		return
+	}
+	if ip := s.gin.ClientIP(); ip != s.rec.IP {
+		ch.IP, s.rec.IP = ip, ip
+	}
+}
+
+// capUserSessions applies WithMaxSessionsPerUser once a Login is saved:
+// the user keeps this session, self, and the most recently seen others up
+// to the cap. The caller holds s.mu.
+func (s *Session) capUserSessions(self string) error {
+	login := s.login
+	s.login = false
+	if !login || s.mw.maxPerUser == 0 || s.rec.Principal == "" {
+		return nil
+	}
+	us := s.mw.store.(UserStore) // the middleware checked at setup
+	_, err := us.DeleteUserSessions(s.ctx, s.rec.Principal, UserSelection{Except: self, Keep: s.mw.maxPerUser - 1})
+	return err
 }

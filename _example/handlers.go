@@ -101,8 +101,9 @@ func loginForm(c *gin.Context) {
 }
 
 // login has no passwords: it shows what a real login does to the session.
-// CycleKey gives the signed-in visitor a new token, so a token planted
-// before login (session fixation) is worthless after it.
+// Login gives the signed-in visitor a new token, so a token planted before
+// login (session fixation) is worthless after it, and binds the session to
+// the name, so that "Your sessions" can list and end the user's devices.
 func login(c *gin.Context) {
 	name := strings.TrimSpace(c.PostForm("name"))
 	if name == "" {
@@ -110,7 +111,7 @@ func login(c *gin.Context) {
 		return
 	}
 	s := sessions.Default(c)
-	s.CycleKey()
+	s.Login(name)
 	s.Set("username", name)
 	s.AddFlash("Welcome, " + name)
 	c.Redirect(http.StatusSeeOther, "/")

@@ -1,7 +1,7 @@
 // Command _example is a small local-library site that shows the sessions
 // package at work: a visit counter, a greeting kept between pages, the
-// session methods, login and logout with flash messages, and per-session
-// expiry.
+// session methods, login and logout with flash messages, per-session
+// expiry, and the list of devices a user is signed in on.
 //
 //	go run ./_example                 # http://127.0.0.1:8080, memory store
 //	PORT=9000 go run ./_example       # another port (0 picks a free one)
@@ -77,6 +77,9 @@ func newRouter(store sessions.Store) *gin.Engine {
 	r.POST("/logout", logout)
 	r.GET("/expiry", expiry)
 	r.POST("/expiry", setExpiry)
+	r.GET("/sessions", yourSessions)
+	r.POST("/sessions/revoke", revokeSession(store))
+	r.POST("/sessions/revoke-others", revokeOtherSessions)
 	return r
 }
 

@@ -30,14 +30,28 @@ import (
 
 // Run runs the conformance suite. newStore is called once per subtest and
 // must return a store whose state no other subtest sees (or share one and
-// rely on the random ids the suite uses). Stores must keep times to at
-// least millisecond precision. Values are compared as JSON values, so a
-// store may return equal JSON text spaced or ordered differently.
+// rely on the random ids and principals the suite uses). Stores must keep
+// times to at least millisecond precision. Values are compared as JSON
+// values, so a store may return equal JSON text spaced or ordered
+// differently.
+//
+// When the store implements sessions.UserStore, Run also checks the
+// per-user index: the tag, the listing, each selection of a deletion, that
+// dead sessions are never listed, and a deletion racing new sessions of
+// the same user.
 func Run(t *testing.T, newStore func(t *testing.T) sessions.Store) {
 	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, newStore(t))
+		})
+	}
+	if _, ok := newStore(t).(sessions.UserStore); !ok {
+		return
+	}
+	for _, tc := range userCases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.run(t, newStore(t).(sessions.UserStore))
 		})
 	}
 }

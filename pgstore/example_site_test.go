@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,7 +20,8 @@ import (
 
 // TestExampleSiteOnPostgres builds the repository's example site with the
 // postgres tag, runs it with DATABASE_URL, and checks that a visit keeps its
-// session in the table "sessions" and that the counter counts across visits.
+// session in the table "sessions", that the counter counts across visits,
+// and that a login shows on the user's sessions page.
 func TestExampleSiteOnPostgres(t *testing.T) {
 	if os.Getenv(pgtest.EnvURL) != "" {
 		t.Skip("the example writes to the table \"sessions\"; it runs only on a throwaway server, without " + pgtest.EnvURL)
@@ -71,6 +73,30 @@ func TestExampleSiteOnPostgres(t *testing.T) {
 	}
 	if visits != 2 {
 		t.Fatalf("num_visits = %d after two visits, want 2", visits)
+	}
+
+	// Logging in binds the session to the user, and the user's sessions
+	// page lists it from the table.
+	resp, err := client.PostForm(addr+"/login", neturl.Values{"name": {"ann"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	resp, err = client.Get(addr + "/sessions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "ann") {
+		t.Fatalf("the sessions page: status %d, no mention of ann:\n%s", resp.StatusCode, page)
+	}
+	var principals int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM sessions WHERE principal = 'ann' AND expires > now()`).Scan(&principals); err != nil {
+		t.Fatal(err)
+	}
+	if principals != 1 {
+		t.Fatalf("%d live sessions of ann in the table, want 1", principals)
 	}
 }
 

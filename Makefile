@@ -1,14 +1,19 @@
 # The whole test suite runs against real services: `make test` installs
-# redis-server from Debian's packages when it is missing.
+# redis-server and PostgreSQL from Debian's packages when they are missing.
 SHELL := /bin/bash
 GO ?= go
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: test vet redis-server
+.PHONY: test vet redis-server postgresql example-postgres
 
-test: vet redis-server
+# The workspace that builds the example with the PostgreSQL store (the
+# postgres build tag), whose module the root module does not require.
+EXAMPLE_WORK := $(CURDIR)/pgstore/example.work
+
+test: vet redis-server postgresql
 	$(GO) test -race -count=1 ./...
 	$(GO) test -race -count=1 ./_example
+	cd pgstore && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 	cd benchmarks && $(GO) vet ./... && $(GO) test -count=1 ./...
 	cd migrate && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 	cd websockettest && $(GO) vet ./... && $(GO) test -race -count=1 ./...
@@ -17,12 +22,23 @@ vet:
 	@unformatted=$$(gofmt -l . ); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./... ./_example
 	$(GO) build -o /dev/null ./_example
+	GOWORK=$(EXAMPLE_WORK) $(GO) vet -tags postgres ./_example
 
 # redis-server (and redis-cli, for the cluster tests) from Debian's packages;
 # the Sentinel tests run redis-server --sentinel, so redis-sentinel is not needed.
 redis-server:
 	@command -v redis-server >/dev/null && command -v redis-cli >/dev/null || \
 		{ $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }
+
+# PostgreSQL's initdb and postgres, for the throwaway servers of the pgstore
+# tests (internal/pgtest finds them in PATH or in /usr/lib/postgresql/*/bin).
+postgresql:
+	@command -v initdb >/dev/null && command -v postgres >/dev/null || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+
+# The example site with its sessions in PostgreSQL at DATABASE_URL.
+example-postgres:
+	GOWORK=$(EXAMPLE_WORK) $(GO) run -tags postgres ./_example
 
 .PHONY: e2e chromium
 
@@ -38,5 +54,5 @@ chromium:
 .PHONY: bench
 
 # Side by side with gin-contrib/sessions and scs; see benchmarks/README.md.
-bench: redis-server
+bench: redis-server postgresql
 	cd benchmarks && ./run.sh

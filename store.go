@@ -60,7 +60,9 @@ type Store interface {
 
 // Record is a session as a Store holds it.
 type Record struct {
-	// Values maps each session key to its value encoded as JSON text.
+	// Values maps each session key to its value encoded as JSON text. A
+	// store may return other JSON text of the same value than was saved
+	// (spaced or ordered differently), as PostgreSQL's jsonb does.
 	Values map[string]string
 	// UUID is the session's public handle (see Session.UUID).
 	UUID string

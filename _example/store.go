@@ -13,9 +13,13 @@ import (
 )
 
 // newStore returns the store the site keeps its sessions in, and how to
-// release it: Redis when REDIS_URL is set (redis://host:port/db), memory
-// otherwise.
+// release it: PostgreSQL when DATABASE_URL is set (postgres://…, in a build
+// with the postgres tag), Redis when REDIS_URL is set (redis://host:port/db),
+// memory otherwise.
 func newStore() (sessions.Store, func(), error) {
+	if url := os.Getenv("DATABASE_URL"); url != "" {
+		return postgresStore(url)
+	}
 	url := os.Getenv("REDIS_URL")
 	if url == "" {
 		store := sessions.NewMemoryStore()

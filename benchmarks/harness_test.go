@@ -25,6 +25,15 @@ var roundTrips = map[string]map[string]int64{
 	"scs-redis":        {"untouched": 0, "untouched-cookie": 1, "new": 1, "counter": 2, "read": 1},
 }
 
+// pgStatements are the PostgreSQL statements per request of each
+// PostgreSQL system and workload. gin-contrib's store reads the row when
+// the cookie arrives and writes it back on every Save; scs loads eagerly, so
+// a cookie costs a SELECT even when the handler never looks at the session.
+var pgStatements = map[string]map[string]int64{
+	"gincontrib-postgres": {"untouched": 0, "untouched-cookie": 0, "new": 1, "counter": 2, "read": 1},
+	"scs-postgres":        {"untouched": 0, "untouched-cookie": 1, "new": 1, "counter": 2, "read": 1},
+}
+
 // TestWorkloads runs every workload a few times on every system through
 // the same code as the benchmarks, with the same result checks, and pins
 // the Redis round trips each costs.
@@ -36,6 +45,15 @@ func TestWorkloads(t *testing.T) {
 				res := runSerial(t, sys, w, countdown(n))
 				if res.n != n {
 					t.Fatalf("made %d requests, want %d", res.n, n)
+				}
+				if sys.postgres {
+					want, ok := pgStatements[sys.name][w.name]
+					if !ok {
+						t.Fatalf("no expected statements for %s %s", sys.name, w.name)
+					}
+					if res.redis.statements != want*n {
+						t.Fatalf("%d statements (%d round trips) for %d requests, want %d each", res.redis.statements, res.redis.trips, n, want)
+					}
 				}
 				if !sys.redis {
 					return

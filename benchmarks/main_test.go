@@ -27,6 +27,12 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
+	stopPostgres, err := startPostgres()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchmarks:", err)
+		return 1
+	}
+	defer stopPostgres()
 	if addr := os.Getenv("BENCH_REDIS_ADDR"); addr != "" {
 		redisAddr = addr
 		return m.Run()

@@ -81,10 +81,12 @@ func (c *countedConn) Read(p []byte) (int, error) {
 func (c *countedConn) NetConn() net.Conn { return c.Conn }
 
 // redisEnv is one system's view of the shared Redis server: its clients dial
-// through w, and commands reads the server's own tally.
+// through w, and commands reads the server's own tally. For a PostgreSQL
+// system it holds pg, the counter its pool dials through, instead.
 type redisEnv struct {
 	addr string
 	w    wire
+	pg   *pgWire
 }
 
 func newRedisEnv(tb testing.TB) *redisEnv {
@@ -146,6 +148,8 @@ type tally struct {
 	// cpu is the CPU time of the server process, in µs: the commands, and
 	// reading, parsing and answering them too.
 	cpu float64
+	// statements are PostgreSQL statements, for a PostgreSQL system.
+	statements int64
 }
 
 // cmdStat is one line of INFO commandstats.
@@ -157,12 +161,17 @@ type counters struct {
 	sent  map[string]int64   // commands sent, by commandstats name
 	stats map[string]cmdStat // INFO commandstats
 	cpu   float64            // INFO cpu: used_cpu_user + used_cpu_sys, in µs
+
+	statements int64 // PostgreSQL statements, for a PostgreSQL system
 }
 
 // snapshot reads the counters; on a nil env (a memory store) it reads zero.
 func (e *redisEnv) snapshot(tb testing.TB) counters {
 	if e == nil {
 		return counters{}
+	}
+	if e.pg != nil {
+		return counters{trips: e.pg.trips.Load(), statements: e.pg.statements.Load()}
 	}
 	stats, cpu := serverStats(tb, e.addr)
 	return counters{trips: e.w.trips.Load(), sent: e.w.sentCounts(), stats: stats, cpu: cpu}
@@ -172,7 +181,7 @@ func (e *redisEnv) snapshot(tb testing.TB) counters {
 // often than clients sent it ran inside scripts or transactions too; only
 // the share that clients sent counts in the time.
 func (c counters) since(before counters) tally {
-	t := tally{trips: c.trips - before.trips, cpu: c.cpu - before.cpu}
+	t := tally{trips: c.trips - before.trips, cpu: c.cpu - before.cpu, statements: c.statements - before.statements}
 	for name, st := range c.stats {
 		calls := st.calls - before.stats[name].calls
 		usec := st.usec - before.stats[name].usec
@@ -270,6 +279,10 @@ func report(b *testing.B, sys system, res result) {
 	n := float64(res.n)
 	if res.hasCPU {
 		b.ReportMetric(float64(res.cpu.Microseconds())/n, "cpu-µs/op")
+	}
+	if sys.postgres {
+		b.ReportMetric(float64(res.redis.trips)/n, "rtt/op")
+		b.ReportMetric(float64(res.redis.statements)/n, "stmts/op")
 	}
 	if !sys.redis {
 		return

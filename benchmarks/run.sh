@@ -68,6 +68,13 @@ if [ -z "$pid" ]; then
 fi
 export BENCH_REDIS_ADDR="127.0.0.1:$port"
 
+# The PostgreSQL systems: BENCH_PG_URL or PG_URL names a throwaway server;
+# otherwise each round's test binary starts one of its own (initdb and
+# then postgres, in a temporary folder, on a free loopback port).
+if [ -z "${BENCH_PG_URL:-${PG_URL:-}}" ] && ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+	echo "run.sh: PostgreSQL's initdb and postgres are missing (make postgresql installs them); the PostgreSQL rows are skipped" >&2
+fi
+
 echo "redis-server $(redis-server --version | grep -o 'v=[^ ]*') on $BENCH_REDIS_ADDR (pid $pid)"
 echo "$count rounds of go test -bench . -benchmem -benchtime $benchtime on $(nproc) cores, $(go version | cut -d' ' -f3-)"
 # Rounds of -count 1 rather than one -count N: go test repeats each

@@ -33,10 +33,11 @@ type handlers struct {
 // system is a session library with one of its stores, mounted on a fresh
 // gin.Engine. redis is nil for a memory store.
 type system struct {
-	name  string
-	bare  bool // no session middleware: no cookie is ever expected
-	redis bool
-	mount func(tb testing.TB, r *gin.Engine, env *redisEnv) handlers
+	name     string
+	bare     bool // no session middleware: no cookie is ever expected
+	redis    bool
+	postgres bool
+	mount    func(tb testing.TB, r *gin.Engine, env *redisEnv) handlers
 }
 
 // engine builds the system's gin.Engine: the middleware, then the routes.
@@ -46,6 +47,9 @@ func (s system) engine(tb testing.TB) (*gin.Engine, *redisEnv) {
 	var env *redisEnv
 	if s.redis {
 		env = newRedisEnv(tb)
+	}
+	if s.postgres {
+		env = newPostgresEnv(tb)
 	}
 	return s.engineOn(tb, env), env
 }
@@ -70,6 +74,8 @@ func systems() []system {
 		{name: "gincontrib-redis", redis: true, mount: mountGinContribRedis},
 		{name: "scs-memory", mount: mountSCSMemory},
 		{name: "scs-redis", redis: true, mount: mountSCSRedis},
+		{name: "gincontrib-postgres", postgres: true, mount: mountGinContribPostgres},
+		{name: "scs-postgres", postgres: true, mount: mountSCSPostgres},
 	}, ourSystems...)
 }
 

@@ -27,6 +27,7 @@ BenchmarkRedisMemory/ours-redis-2               	       1	       100.0 listpack-
 BenchmarkHTTPLoad/new/gincontrib-redis-2         	       1	      8527 req/s	     15749 p99-µs
 BenchmarkHTTPLoad/new/scs-redis-2                	       1	     10059 req/s	     15838 p99-µs
 BenchmarkHTTPLoad/new/ours-redis-2               	       1	     14581 req/s	     12229 p99-µs
+BenchmarkRead/ours-postgres-2   	   10000	     90000 ns/op	         1.000 rtt/op	         1.000 stmts/op	    4604 B/op	      50 allocs/op
 --- some log line
 PASS
 `
@@ -88,6 +89,8 @@ func TestTablesAndTargets(t *testing.T) {
 		"| Read, redis: 1 round trip | — | not measured |",
 		"| ours-memory | 5.00 µs (2.50×) |",
 		"| Read | 1 (1) |",
+		"PostgreSQL statements (round trips) per request",
+		"| workload | ours-postgres |",
 		"| New, redis: no slower than scs | 38.0 µs vs 40.0 µs (0.95×) | met |",
 		"| Redis memory: ≤ the leanest peer's bytes per session, every hash in listpack | 266 B vs 282 B for gincontrib-redis, 100% listpack | met |",
 		"| New, redis: Redis command time ≤ 2× scs's | 2.33× (7 µs vs 3 µs) | NOT met |",

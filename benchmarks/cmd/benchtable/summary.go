@@ -6,9 +6,10 @@ import (
 	"strings"
 )
 
-// writeSummary prints two compact tables: every system's median time on
-// every workload with its multiple of bare Gin, and the Redis round trips
-// of every Redis system on every workload. Groups without a "bare" row
+// writeSummary prints compact tables: every system's median time on every
+// workload with its multiple of bare Gin, the Redis round trips of every
+// Redis system on every workload, and the PostgreSQL statements of every
+// PostgreSQL system. Groups without a "bare" row
 // (the Redis floor, the memory store) are left to their own tables.
 func writeSummary(w io.Writer, res results) {
 	var gs []group
@@ -51,28 +52,35 @@ func writeSummary(w io.Writer, res results) {
 		writeRow(w, cells)
 	}
 
-	var redis []string
+	writeTrips(w, res, gs, systems, "-redis", "Redis round trips (commands) per request", "rtt/op", "cmds/op")
+	writeTrips(w, res, gs, systems, "-postgres", "PostgreSQL statements (round trips) per request", "stmts/op", "rtt/op")
+}
+
+// writeTrips prints, for the systems whose name ends in suffix, a table of
+// two per-request counts on every workload: main, then other in brackets.
+func writeTrips(w io.Writer, res results, gs []group, systems []string, suffix, title, main, other string) {
+	var names []string
 	for _, sys := range systems {
-		if strings.HasSuffix(sys, "-redis") {
-			redis = append(redis, sys)
+		if strings.HasSuffix(sys, suffix) {
+			names = append(names, sys)
 		}
 	}
-	if len(redis) == 0 {
+	if len(names) == 0 {
 		return
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Redis round trips (commands) per request")
+	fmt.Fprintln(w, title)
 	fmt.Fprintln(w)
-	writeRow(w, append([]string{"workload"}, redis...))
-	writeRule(w, len(redis)+1)
+	writeRow(w, append([]string{"workload"}, names...))
+	writeRule(w, len(names)+1)
 	for _, g := range gs {
 		cells := []string{g.name}
-		for _, sys := range redis {
-			rtt, ok := res.lookup(g.name+"/"+sys, "rtt/op")
-			cmds, _ := res.lookup(g.name+"/"+sys, "cmds/op")
+		for _, sys := range names {
+			m, ok := res.lookup(g.name+"/"+sys, main)
+			o, _ := res.lookup(g.name+"/"+sys, other)
 			cell := ""
 			if ok {
-				cell = fmt.Sprintf("%s (%s)", trimFloat(round2(rtt)), trimFloat(round2(cmds)))
+				cell = fmt.Sprintf("%s (%s)", trimFloat(round2(m)), trimFloat(round2(o)))
 			}
 			cells = append(cells, cell)
 		}

@@ -9,7 +9,7 @@ import (
 )
 
 // unitOrder is the column order; units not listed follow, sorted.
-var unitOrder = []string{"ns/op", "cpu-µs/op", "B/op", "allocs/op", "rtt/op", "cmds/op", "cmd-µs/op", "srv-cpu-µs/op",
+var unitOrder = []string{"ns/op", "cpu-µs/op", "B/op", "allocs/op", "stmts/op", "rtt/op", "cmds/op", "cmd-µs/op", "srv-cpu-µs/op",
 	"req/s", "p50-µs", "p99-µs", "redis-B/session", "usage-B/key", "listpack-%"}
 
 // group is the benchmarks under one top-level name, e.g. "Counter".

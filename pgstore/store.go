@@ -1,0 +1,167 @@
+// Package pgstore keeps sessions of github.com/ginsessions/sessions in
+// PostgreSQL, through a pgx v5 pool:
+//
+//	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
+//	…
+//	store, err := pgstore.New(ctx, pool)
+//	…
+//	defer store.Close()
+//	r.Use(sessions.Middleware(store))
+//
+// It is a module of its own, so that an application that keeps sessions
+// elsewhere never depends on pgx.
+//
+// Each session is one row of one table (see New for its columns), and each
+// store operation is one SQL statement: Load one SELECT, a save of a
+// changed session one UPDATE that applies the change, increments included,
+// to the row as it is then, a new session one INSERT, Touch and Delete one
+// statement each. Concurrent requests that change different keys of one
+// session, or increment the same counter, lose nothing.
+//
+// It implements sessions.UserStore: a user's sessions are the rows with
+// that principal, listed and deleted by one statement each through an
+// index, so the per-user features (Login, UserSessions, revoking) work.
+//
+// Expired rows are never served and are deleted in the background, in
+// small batches, by one process of all those sharing the table at a time.
+//
+// When PostgreSQL cannot be reached (connection errors, timeouts, a server
+// shutting down or starting), the store's errors wrap
+// sessions.ErrUnavailable, which the middleware answers with 503; requests
+// that never touch their session are not affected, and the pool reconnects
+// when the server is back.
+package pgstore
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ginsessions/sessions"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Store is a sessions.Store that keeps sessions in a PostgreSQL table.
+// Create it with New; it is safe for concurrent use.
+type Store struct {
+	pool      *pgxpool.Pool
+	table     table
+	sql       statements
+	logger    *slog.Logger
+	loggerSet bool
+	interval  time.Duration
+	batch     int
+
+	stop      context.CancelFunc
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// Option configures New.
+type Option func(*Store)
+
+// WithTable sets the table that holds the sessions: "name", in the first
+// schema of the search path, or "schema.name". Each part is quoted, so it is
+// taken as written, case included, and may hold any character but a dot.
+// The default is "sessions". The schema must exist; the table and its
+// indexes are created when missing.
+//
+// New panics when a part is empty, when there is more than one dot, or when
+// the table's name is longer than 49 bytes (its index names must fit
+// PostgreSQL's 63).
+func WithTable(name string) Option {
+	return func(s *Store) { s.table = parseTable(name) }
+}
+
+// WithCleanupInterval sets how often expired rows are deleted; the default
+// is 5 minutes. Each run deletes them in batches of 1000 rows, one short
+// transaction each, and is skipped by a process while another one runs. The
+// cleaning is never off: expired rows are never served in any case, and
+// leaving them costs only space.
+//
+// New panics when d is not positive.
+func WithCleanupInterval(d time.Duration) Option {
+	return func(s *Store) { s.interval = d }
+}
+
+// WithLogger sets where the store reports corrupted rows (one Warn record
+// each, with the row's id and the reason) and failed cleanups. The default
+// is slog.Default() at the time of the report; nil turns the reports off.
+func WithLogger(logger *slog.Logger) Option {
+	return func(s *Store) { s.logger, s.loggerSet = logger, true }
+}
+
+// Defaults of the options and of the cleaner's batches.
+const (
+	defaultCleanupInterval = 5 * time.Minute
+	defaultBatch           = 1000
+)
+
+// New returns a Store that keeps sessions in a table of the database that
+// pool connects to, creating the table and its indexes when they are
+// missing, and starts the cleaner of expired rows. New is safe to call from
+// several processes at once: they take turns creating the table, under an
+// advisory lock. When the table and its indexes exist, New creates nothing,
+// so a role without the right to create tables can use one made beforehand.
+// The store never closes pool: its owner does, after Close.
+//
+// The table has one row per session:
+//
+//	id         text PRIMARY KEY  the SHA-256 digest of the token, in hex; never the token
+//	data       jsonb             one member per session key: {"greeting": "Hello", "num_visits": 3}
+//	uuid       text              the session's public handle (Session.UUID)
+//	created    timestamptz       first save
+//	saved      timestamptz       last save
+//	last_seen  timestamptz       last save or touch
+//	expires    timestamptz       when the session ends; the row is deleted after it
+//	expiry_ns  bigint            Session.SetExpiry's policy in nanoseconds
+//	principal, ip, user_agent  text  the user bound at login ("" when anonymous)
+//
+// with an index on expires for the cleaner and one on principal for a
+// user's sessions.
+//
+// New returns an error wrapping sessions.ErrUnavailable when PostgreSQL
+// cannot be reached, and panics when an option is impossible.
+func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error) {
+	if pool == nil {
+		panic("pgstore: New needs a pool: pass pgxpool.New(ctx, databaseURL)")
+	}
+	s := &Store{pool: pool, table: table{name: defaultTable}, interval: defaultCleanupInterval, batch: defaultBatch}
+	for _, opt := range opts {
+		opt(s)
+	}
+	if s.interval <= 0 {
+		panic(fmt.Sprintf("pgstore: WithCleanupInterval(%v): the interval must be positive; the default is %v", s.interval, defaultCleanupInterval))
+	}
+	if err := createSchema(ctx, pool, s.table); err != nil {
+		return nil, storeError("creating the table "+s.table.quoted(), err)
+	}
+	s.sql = newStatements(s.table)
+	cleanCtx, stop := context.WithCancel(context.Background())
+	s.stop, s.done = stop, make(chan struct{})
+	go s.cleanEvery(cleanCtx)
+	return s, nil
+}
+
+// Close stops the cleaner, waiting for a batch in progress to end. It never
+// closes the pool. Closing twice does nothing more.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.stop()
+		<-s.done
+	})
+	return nil
+}
+
+// log returns the logger reports go to, or nil when they are off.
+func (s *Store) log() *slog.Logger {
+	if !s.loggerSet {
+		return slog.Default()
+	}
+	return s.logger
+}
+
+// Compile-time check that Store is a sessions.Store.
+var _ sessions.Store = (*Store)(nil)

@@ -207,11 +207,15 @@ func (s *RedisStore) Save(ctx context.Context, id string, ch Change) error {
 // hash), and newScript then replaces it.
 func (s *RedisStore) create(ctx context.Context, key string, ch Change) error {
 	expires := expireAtMillis(ch.Expires)
-	fields := newFields(ch)
+	// The HSET is built whole, its fields in place after the command and key,
+	// and the commands queued in one batch: see saveTx.
+	k := any(key)
+	hsetArgs := appendNewFields(make([]any, 0, 2+newFieldsLen(ch)), ch, "hset", k)
+	fields := hsetArgs[2:]
+	hset := redis.NewIntCmd(ctx, hsetArgs...)
+	hlen := redis.NewIntCmd(ctx, "hlen", k)
 	pipe := s.client.TxPipeline()
-	hset := pipe.HSet(ctx, key, fields...)
-	hlen := pipe.HLen(ctx, key)
-	pipe.PExpireAt(ctx, key, time.UnixMilli(expires))
+	_ = pipe.BatchProcess(ctx, hset, hlen, redis.NewBoolCmd(ctx, "pexpireat", k, expires))
 	_, err := pipe.Exec(ctx)
 	n := int64(len(fields) / 2)
 	switch {
@@ -230,9 +234,19 @@ func (s *RedisStore) create(ctx context.Context, key string, ch Change) error {
 
 // newFields lays a new record out as the field/value pairs of its hash.
 func newFields(ch Change) []any {
+	return appendNewFields(make([]any, 0, newFieldsLen(ch)), ch)
+}
+
+// newFieldsLen is the most values newFields lays out for ch.
+func newFieldsLen(ch Change) int {
+	return 2*(len(ch.Set)+len(ch.Incr)) + 10
+}
+
+// appendNewFields appends head and then the fields of newFields to dst.
+func appendNewFields(dst []any, ch Change, head ...any) []any {
 	uuidName, uuidValue := uuidField(ch.UUID)
 	created, saved, expires := redisMillis(ch.Created), redisMillis(ch.Saved), expireAtMillis(ch.Expires)
-	fields := make([]any, 0, 2*(len(ch.Set)+len(ch.Incr))+10)
+	fields := append(dst, head...)
 	for k, v := range ch.Set {
 		fields = append(fields, fieldName(k), v)
 	}

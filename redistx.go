@@ -38,30 +38,38 @@ func txSaves(ch Change) bool {
 func (s *RedisStore) saveTx(ctx context.Context, key string, ch Change) error {
 	now := time.Now().UnixMilli()
 	saved, expires := redisMillis(ch.Saved), expireAtMillis(ch.Expires)
-	del := make([]string, 0, len(ch.Delete)+2)
-	for _, k := range ch.Delete {
-		del = append(del, fieldName(k))
+	// Each command is built whole, with its arguments in one slice of the
+	// exact size, and queued in one batch: go-redis's typed helpers would
+	// copy every argument list once more.
+	k := any(key)
+	nDel := len(ch.Delete) + 1
+	if ch.Expiry == 0 {
+		nDel++
+	}
+	del := make([]any, 0, 2+nDel)
+	del = append(del, "hdel", k)
+	for _, f := range ch.Delete {
+		del = append(del, fieldName(f))
 	}
 	// A save is also a sighting (@l back to 0), and a policy of 0 is left out.
 	del = append(del, fieldSeen)
-	set := make([]any, 0, 6+2*len(ch.Set))
-	set = append(set, fieldSaved, saved, fieldExpires, expires-saved)
+	set := make([]any, 0, 6+2*(len(ch.Set)+1))
+	set = append(set, "hset", k, fieldSaved, saved, fieldExpires, expires-saved)
 	if ch.Expiry != 0 {
 		set = append(set, fieldPolicy, int64(ch.Expiry))
 	} else {
 		del = append(del, fieldPolicy)
 	}
-	for k, v := range ch.Set {
-		set = append(set, fieldName(k), v)
+	for f, v := range ch.Set {
+		set = append(set, fieldName(f), v)
 	}
-	var was *redis.SliceCmd
-	_, err := s.client.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
-		was = pipe.HMGet(ctx, key, fieldCreated, fieldSaved, fieldExpires)
-		pipe.HDel(ctx, key, del...)
-		pipe.HSet(ctx, key, set...)
-		pipe.PExpireAt(ctx, key, time.UnixMilli(expires))
-		return nil
-	})
+	was := redis.NewSliceCmd(ctx, "hmget", k, fieldCreated, fieldSaved, fieldExpires)
+	pipe := s.client.TxPipeline()
+	_ = pipe.BatchProcess(ctx, was,
+		redis.NewIntCmd(ctx, del...),
+		redis.NewIntCmd(ctx, set...),
+		redis.NewBoolCmd(ctx, "pexpireat", k, expires))
+	_, err := pipe.Exec(ctx)
 	switch {
 	case redis.HasErrorPrefix(was.Err(), "WRONGTYPE"):
 		// Not a hash, which Load does not return either: the HDEL and HSET

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -70,6 +71,7 @@ type RedisStore struct {
 	tags      redisTags // the per-user index's tags: see redisusers.go
 	logger    *slog.Logger
 	loggerSet bool
+	txs       sync.Pool // of redis.Pipeliner from client.TxPipeline: see exec
 }
 
 // RedisOption configures NewRedisStore.
@@ -114,6 +116,7 @@ func NewRedisStore(client redis.UniversalClient, opts ...RedisOption) *RedisStor
 		panic("sessions: NewRedisStore needs a Redis client: pass redis.NewClient(&redis.Options{Addr: ...}) or redis.NewUniversalClient(...)")
 	}
 	s := &RedisStore{client: client, prefix: defaultRedisKeyPrefix}
+	s.txs.New = func() any { return client.TxPipeline() }
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -214,9 +217,7 @@ func (s *RedisStore) create(ctx context.Context, key string, ch Change) error {
 	fields := hsetArgs[2:]
 	hset := redis.NewIntCmd(ctx, hsetArgs...)
 	hlen := redis.NewIntCmd(ctx, "hlen", k)
-	pipe := s.client.TxPipeline()
-	_ = pipe.BatchProcess(ctx, hset, hlen, redis.NewBoolCmd(ctx, "pexpireat", k, expires))
-	_, err := pipe.Exec(ctx)
+	err := s.exec(ctx, hset, hlen, redis.NewBoolCmd(ctx, "pexpireat", k, expires))
 	n := int64(len(fields) / 2)
 	switch {
 	case err == nil && hset.Val() == n && hlen.Val() == n:
@@ -230,6 +231,17 @@ func (s *RedisStore) create(ctx context.Context, key string, ch Change) error {
 		return redisError("save", err)
 	}
 	return saveReply(reply)
+}
+
+// exec runs cmds in one MULTI/EXEC transaction. The transaction pipelines
+// are pooled, as go-redis's cost several allocations each to set up; one
+// holds no commands once it has run.
+func (s *RedisStore) exec(ctx context.Context, cmds ...redis.Cmder) error {
+	pipe := s.txs.Get().(redis.Pipeliner)
+	_ = pipe.BatchProcess(ctx, cmds...)
+	_, err := pipe.Exec(ctx)
+	s.txs.Put(pipe)
+	return err
 }
 
 // newFields lays a new record out as the field/value pairs of its hash.

@@ -64,12 +64,10 @@ func (s *RedisStore) saveTx(ctx context.Context, key string, ch Change) error {
 		set = append(set, fieldName(f), v)
 	}
 	was := redis.NewSliceCmd(ctx, "hmget", k, fieldCreated, fieldSaved, fieldExpires)
-	pipe := s.client.TxPipeline()
-	_ = pipe.BatchProcess(ctx, was,
+	err := s.exec(ctx, was,
 		redis.NewIntCmd(ctx, del...),
 		redis.NewIntCmd(ctx, set...),
 		redis.NewBoolCmd(ctx, "pexpireat", k, expires))
-	_, err := pipe.Exec(ctx)
 	switch {
 	case redis.HasErrorPrefix(was.Err(), "WRONGTYPE"):
 		// Not a hash, which Load does not return either: the HDEL and HSET

@@ -316,8 +316,8 @@ func saveReply(reply string) error {
 // Delete implements Store with one DEL; for a logged-in session, one
 // script that also takes the record out of its user's index.
 func (s *RedisStore) Delete(ctx context.Context, id string) error {
-	if _, _, ok := s.userRecordKey(id); ok {
-		return s.deleteUser(ctx, s.key(id))
+	if base, member, ok := s.userRecordKey(id); ok {
+		return s.deleteUser(ctx, base+member)
 	}
 	if err := s.client.Del(ctx, s.key(id)).Err(); err != nil {
 		return redisError("delete", err)
@@ -329,11 +329,13 @@ func (s *RedisStore) Delete(ctx context.Context, id string) error {
 // sighting, the expiry and the key's TTL only: see touchScript, and
 // touchUserScript for a logged-in session.
 func (s *RedisStore) Touch(ctx context.Context, id string, seen, expires time.Time) error {
-	script := touchScript
-	if _, _, ok := s.userRecordKey(id); ok {
-		script = touchUserScript
+	script, key := touchScript, ""
+	if base, member, ok := s.userRecordKey(id); ok {
+		script, key = touchUserScript, base+member
+	} else {
+		key = s.key(id)
 	}
-	args := append(script.call(s.key(id), 3), time.Now().UnixMilli(), redisMillis(seen), expireAtMillis(expires))
+	args := append(script.call(key, 3), time.Now().UnixMilli(), redisMillis(seen), expireAtMillis(expires))
 	if err := script.run(ctx, s.client, args).Err(); err != nil {
 		return redisError("touch", err)
 	}

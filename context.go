@@ -497,9 +497,7 @@ func (s *Session) Flashes() []any {
 		return nil
 	}
 	s.remove(flashesKey)
-	v, _ := decodeValue(raw)
-	list, _ := v.([]any)
-	return list
+	return decodeFlashes(raw)
 }
 
 // peekFlashes returns the queued flash messages and leaves them queued.
@@ -508,6 +506,11 @@ func (s *Session) peekFlashes() []any {
 	if !ok {
 		return nil
 	}
+	return decodeFlashes(raw)
+}
+
+// decodeFlashes decodes the stored list of flash messages.
+func decodeFlashes(raw string) []any {
 	v, _ := decodeValue(raw)
 	list, _ := v.([]any)
 	return list

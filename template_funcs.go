@@ -244,7 +244,11 @@ func (r sessionHTML) Render(w http.ResponseWriter) error {
 	if !ok {
 		return r.inner.Instance(r.name, withSession(s, r.data, true)).Render(w)
 	}
-	page.Data = withSession(s, r.data, readsFlashes(page.Template, page.Name))
+	// Walking the template tree only matters when there are flashes to
+	// hand over: not without a session, nor when the handler gave its own.
+	_, given := r.data[templateFlashesKey]
+	consume := s != nil && !given && readsFlashes(page.Template, page.Name)
+	page.Data = withSession(s, r.data, consume)
 	return page.Render(w)
 }
 

@@ -36,17 +36,6 @@ const EnvURL = "PG_URL"
 // missingHint says how to get the programs when they are missing.
 const missingHint = "run `make test` (it installs postgresql from Debian's packages) or set " + EnvURL + " to a server the tests may write to"
 
-// URL returns the connection URL of a PostgreSQL server for t: PG_URL when
-// it is set, otherwise the URL of a server started for t and stopped when t
-// ends.
-func URL(t testing.TB) string {
-	t.Helper()
-	if u := os.Getenv(EnvURL); u != "" {
-		return u
-	}
-	return Start(t).URL
-}
-
 // Start starts a throwaway server for t and stops it, removing its files,
 // when t ends. Without the programs it skips t, or fails it under CI=true.
 func Start(t testing.TB) *Server {
@@ -173,7 +162,7 @@ func (s *Server) Restart() error {
 	cmd := exec.Command(filepath.Join(s.bin, "postgres"), "-D", s.data, "-p", strconv.Itoa(s.port),
 		"-c", "listen_addresses=127.0.0.1", "-k", s.dir, "-c", "fsync=off")
 	cmd.Dir, cmd.Stdout, cmd.Stderr = s.dir, log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred, Pdeathsig: syscall.SIGQUIT}
+	cmd.SysProcAttr = serverAttr(s.cred)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("pgtest: starting postgres: %w", err)
 	}

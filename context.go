@@ -3,7 +3,6 @@ package sessions
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -74,9 +73,8 @@ type ctxKey string
 type Session struct {
 	mu  sync.Mutex
 	mw  *middleware
-	req *http.Request
-	ctx context.Context
-	gin *gin.Context // for c.ClientIP(), at Login
+	ctx context.Context // the request's, before the middleware's
+	gin *gin.Context    // the request, c.ClientIP() at Login, c.Errors
 
 	// The lifecycle: see lifecycle.go.
 	phase    phase

@@ -101,7 +101,7 @@ func (s *Session) load() {
 	}
 	s.phase = clean
 	s.sessionData = &sessionData{}
-	token, fromCookie := s.mw.readToken(s.req)
+	token, fromCookie := s.mw.readToken(s.gin.Request)
 	s.hadCookie = fromCookie
 	if !validToken(token) {
 		return
@@ -212,7 +212,7 @@ func (s *Session) commit(h http.Header, status int) error {
 		if !m.saveEvery {
 			return nil
 		}
-		if token, _ := m.readToken(s.req); !validToken(token) {
+		if token, _ := m.readToken(s.gin.Request); !validToken(token) {
 			return nil
 		}
 		s.load()

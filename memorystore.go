@@ -145,10 +145,12 @@ func (s *MemoryStore) Save(_ context.Context, id string, ch Change) error {
 	} else {
 		err = s.save(key, id, ch, &gone)
 	}
-	// Bounded: each round removes a record or finds none to remove.
-	for range memoryShards {
-		if err != nil || s.count.Load() <= s.max || !s.evictSoonest(key, &gone) {
-			break
+	if err == nil {
+		// Bounded: each round removes a record or finds none to remove.
+		for range memoryShards {
+			if s.count.Load() <= s.max || !s.evictSoonest(key, &gone) {
+				break
+			}
 		}
 	}
 	s.forget(gone)

@@ -18,7 +18,6 @@ import (
 // gin's HandleContext runs twice agree.
 type sessionWriter struct {
 	gin.ResponseWriter
-	c *gin.Context
 	s *Session
 }
 
@@ -60,8 +59,9 @@ func (w *sessionWriter) replace(err error) {
 	for k := range h {
 		delete(h, k)
 	}
-	w.s.mw.errorHandler(w.c, err)
-	w.c.Abort()
+	c := w.s.gin
+	w.s.mw.errorHandler(c, err)
+	c.Abort()
 	if !w.ResponseWriter.Written() {
 		if w.ResponseWriter.Status() < http.StatusBadRequest {
 			w.ResponseWriter.WriteHeader(statusFor(err))

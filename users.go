@@ -143,7 +143,7 @@ func (s *Session) Login(principal string) {
 		panic("sessions: Login(\"\"): pass the id of the user who logged in")
 	}
 	ip := s.gin.ClientIP()
-	ua := truncateUTF8(s.req.UserAgent(), maxUserAgent)
+	ua := truncateUTF8(s.gin.Request.UserAgent(), maxUserAgent)
 	if p := s.Principal(); p != "" && p != principal {
 		s.Flush()
 	}

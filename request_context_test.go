@@ -3,6 +3,7 @@ package sessions_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -72,7 +73,7 @@ func checkRequestContext(ctx context.Context, deadline time.Time, cancel func(),
 		return errors.New("a context derived from the request context was not cancelled with it")
 	}
 	if !errors.Is(ctx.Err(), context.Canceled) {
-		return errors.New("Err after cancellation: " + ctx.Err().Error())
+		return fmt.Errorf("Err after cancellation = %v, want context.Canceled", ctx.Err())
 	}
 	if got := context.Cause(ctx); !errors.Is(got, cause) {
 		return errors.New("the cancellation's cause was lost")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -196,7 +197,7 @@ func (s *RedisStore) Save(ctx context.Context, id string, ch Change) error {
 	if txSaves(ch) {
 		return s.saveTx(ctx, s.key(id), ch)
 	}
-	reply, err := updateScript.run(ctx, s.client, updateArgs(s.key(id), ch)).Text()
+	reply, err := updateScript.run(ctx, s.client, updateArgs(updateScript, ch, s.key(id))).Text()
 	if err != nil {
 		return redisError("save", err)
 	}
@@ -225,7 +226,7 @@ func (s *RedisStore) create(ctx context.Context, key string, ch Change) error {
 	case err != nil && !redis.HasErrorPrefix(err, "WRONGTYPE"):
 		return redisError("save", err)
 	}
-	args := append(append(newScript.call(key, 1+len(fields)), expires), fields...)
+	args := append(append(newScript.call(1+len(fields), key), expires), fields...)
 	reply, err := newScript.run(ctx, s.client, args).Text()
 	if err != nil {
 		return redisError("save", err)
@@ -275,11 +276,12 @@ func appendNewFields(dst []any, ch Change, head ...any) []any {
 	return fields
 }
 
-// updateArgs lays ch out as a call of updateScript on key: see there.
-func updateArgs(key string, ch Change) []any {
+// updateArgs lays ch out as a call of script, updateScript or
+// updateUserScript, on keys: see updateScript.
+func updateArgs(script redisScript, ch Change, keys ...string) []any {
 	expires := expireAtMillis(ch.Expires)
 	n := 4 + 2*len(ch.Incr) + len(ch.Delete) + 6 + 2*len(ch.Set)
-	args := append(updateScript.call(key, n), time.Now().UnixMilli(), expires, len(ch.Incr), len(ch.Delete))
+	args := append(script.call(n, keys...), time.Now().UnixMilli(), expires, len(ch.Incr), len(ch.Delete))
 	for k, d := range ch.Incr {
 		args = append(args, fieldName(k), d)
 	}
@@ -335,7 +337,7 @@ func (s *RedisStore) Touch(ctx context.Context, id string, seen, expires time.Ti
 	} else {
 		key = s.key(id)
 	}
-	args := append(script.call(key, 3), time.Now().UnixMilli(), redisMillis(seen), expireAtMillis(expires))
+	args := append(script.call(3, key), time.Now().UnixMilli(), redisMillis(seen), expireAtMillis(expires))
 	if err := script.run(ctx, s.client, args).Err(); err != nil {
 		return redisError("touch", err)
 	}
@@ -353,10 +355,14 @@ func newRedisScript(src string) redisScript {
 	return redisScript{src: src, sha: redis.NewScript(src).Hash()}
 }
 
-// call starts a call of the script on key, with room for n more arguments.
-func (r redisScript) call(key string, n int) []any {
+// call starts a call of the script on keys, with room for n more arguments.
+func (r redisScript) call(n int, keys ...string) []any {
 	// numkeys is a string, which a Cluster client reads without formatting.
-	return append(make([]any, 0, 4+n), "evalsha", r.sha, "1", key)
+	args := append(make([]any, 0, 3+len(keys)+n), "evalsha", r.sha, strconv.Itoa(len(keys)))
+	for _, k := range keys {
+		args = append(args, k)
+	}
+	return args
 }
 
 // run sends a call started by r.call.

@@ -81,7 +81,7 @@ func (s *RedisStore) tagKey(ctx context.Context) ([]byte, error) {
 	}
 	fresh := make([]byte, 32)
 	_, _ = rand.Read(fresh)
-	args := append(tagKeyScript.call(s.prefix+tagKeyName, 1), string(fresh))
+	args := append(tagKeyScript.call(1, s.prefix+tagKeyName), string(fresh))
 	key, err := tagKeyScript.run(ctx, s.client, args).Text()
 	if err != nil {
 		return nil, redisError("tag key", err)
@@ -155,7 +155,7 @@ func (s *RedisStore) LoadUserSessions(ctx context.Context, principal string) ([]
 	if err != nil {
 		return nil, err
 	}
-	args := append(listUserScript.call(idx, 2), time.Now().UnixMilli(), principal)
+	args := append(listUserScript.call(2, idx), time.Now().UnixMilli(), principal)
 	rows, err := listUserScript.run(ctx, s.client, args).Slice()
 	if err != nil {
 		return nil, redisError("list a user's sessions", err)
@@ -196,7 +196,7 @@ func (s *RedisStore) DeleteUserSessions(ctx context.Context, principal string, s
 	if err != nil {
 		return 0, err
 	}
-	args := append(deleteUserScript.call(idx, 7), time.Now().UnixMilli(), principal)
+	args := append(deleteUserScript.call(7, idx), time.Now().UnixMilli(), principal)
 	for _, u := range []string{sel.UUID, sel.Except} {
 		if u == "" {
 			args = append(args, "", "")
@@ -222,32 +222,23 @@ func (s *RedisStore) saveUser(ctx context.Context, base, member string, ch Chang
 	if ch.New {
 		script = newUserScript
 		fields := userFields(newFields(ch), ch)
-		args = append(append(script.call(key, 1+len(fields)), expireAtMillis(ch.Expires)), fields...)
+		args = append(append(script.call(1+len(fields), key, idx), expireAtMillis(ch.Expires)), fields...)
 	} else {
-		args = updateArgs(key, ch)
+		args = updateArgs(script, ch, key, idx)
 		if ch.IP != "" {
 			args = append(args, fieldIP, ch.IP)
 		}
 	}
-	reply, err := script.run(ctx, s.client, withIndex(script, args, idx)).Text()
+	reply, err := script.run(ctx, s.client, args).Text()
 	if err != nil {
 		return redisError("save", err)
 	}
 	return saveReply(reply)
 }
 
-// withIndex turns a call of a script on one key into a call of script on
-// that key and the index idx.
-func withIndex(script redisScript, args []any, idx string) []any {
-	args = append(args, nil)
-	copy(args[5:], args[4:])
-	args[1], args[2], args[4] = script.sha, "2", idx
-	return args
-}
-
 // deleteUser deletes a logged-in session's record and its index entry.
 func (s *RedisStore) deleteUser(ctx context.Context, key string) error {
-	if err := deleteUserRecordScript.run(ctx, s.client, deleteUserRecordScript.call(key, 0)).Err(); err != nil {
+	if err := deleteUserRecordScript.run(ctx, s.client, deleteUserRecordScript.call(0, key)).Err(); err != nil {
 		return redisError("delete", err)
 	}
 	return nil

@@ -255,13 +255,14 @@ func (m *middleware) check() {
 // handle runs for every request: it installs a session that loads on first
 // use and a writer that commits it before the first byte goes out.
 func (m *middleware) handle(c *gin.Context) {
-	if rs, ok := c.Request.Context().(*requestState); ok && rs.session.mw == m {
+	ctx := c.Request.Context()
+	if rs, ok := ctx.(*requestState); ok && rs.session.mw == m {
 		m.handleAgain(c, &rs.session)
 		return
 	}
 	rs := &requestState{}
 	s := &rs.session
-	s.mw, s.ctx, s.gin = m, c.Request.Context(), c
+	s.mw, s.ctx, s.gin = m, ctx, c
 	rs.writer = sessionWriter{ResponseWriter: c.Writer, s: s}
 
 	c.Writer = &rs.writer

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -355,10 +354,15 @@ func newRedisScript(src string) redisScript {
 	return redisScript{src: src, sha: redis.NewScript(src).Hash()}
 }
 
+// numKeys holds the numkeys argument of a call, indexed by the number of
+// keys: no script takes more than two. It is a string, which a Cluster
+// client reads without formatting, boxed here once rather than on every
+// call.
+var numKeys = [...]any{"0", "1", "2"}
+
 // call starts a call of the script on keys, with room for n more arguments.
 func (r redisScript) call(n int, keys ...string) []any {
-	// numkeys is a string, which a Cluster client reads without formatting.
-	args := append(make([]any, 0, 3+len(keys)+n), "evalsha", r.sha, strconv.Itoa(len(keys)))
+	args := append(make([]any, 0, 3+len(keys)+n), "evalsha", r.sha, numKeys[len(keys)])
 	for _, k := range keys {
 		args = append(args, k)
 	}

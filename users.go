@@ -41,8 +41,9 @@ type SessionInfo struct {
 var ErrNotSupported = errors.New("sessions: the session store keeps no per-user index (it does not implement sessions.UserStore)")
 
 // UserStore is the optional interface of a Store that keeps an index of each
-// user's sessions: MemoryStore and RedisStore implement it, and a third-party
-// store that does gets the per-user features. Package sessionstest checks the
+// user's sessions: MemoryStore, RedisStore and the PostgreSQL store of
+// package github.com/ginsessions/sessions/pgstore implement it, and a
+// third-party store that does gets the per-user features. Package sessionstest checks the
 // guarantees below.
 //
 // The index follows the records: a save with Change.New and a Principal

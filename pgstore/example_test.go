@@ -37,7 +37,7 @@ func ExampleNew() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer store.Close()
+	defer store.Close() // stops the cleaner
 
 	r := gin.New()
 	r.Use(sessions.Middleware(store, sessions.WithCookieAge(30*time.Minute)))
@@ -55,5 +55,5 @@ func ExampleWithTable() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer store.Close()
+	defer store.Close() // stops the cleaner
 }

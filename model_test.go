@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// The reference model of the session lifecycle, written from the README's
+// The reference model of the session lifecycle, written from docs/lifecycle.md's
 // rules rather than from the implementation: a map per stored record, the
 // cookie the client holds, and what each request does to them. Its store
 // calls happen in the order the middleware makes them, so that injected

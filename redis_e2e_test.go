@@ -47,7 +47,7 @@ const newSave = "MULTI+HSET+HLEN+PEXPIREAT+EXEC"
 const txSave = "MULTI+HMGET+HDEL+HSET+PEXPIREAT+EXEC"
 
 // testRedisRequests counts the Redis round trips, and their commands, that
-// each kind of request costs through a real gin engine: what the README
+// each kind of request costs through a real gin engine: what docs/redis.md
 // promises. A pipeline's commands are joined by "+".
 func testRedisRequests(t *testing.T, client func(t *testing.T) redis.UniversalClient) {
 	tests := []struct {

@@ -19,7 +19,7 @@ import (
 )
 
 // Client settings for a store that must fail fast when Redis is gone, as the
-// README recommends: short timeouts, deadlines taken from the request.
+// docs/redis.md recommends: short timeouts, deadlines taken from the request.
 const (
 	fastTimeout = 250 * time.Millisecond
 	// recoverWithin bounds how long a test waits for a restarted server

@@ -35,7 +35,7 @@ func TestRedisUsers(t *testing.T) {
 }
 
 // testRedisUserRequests counts the Redis commands of a logged-in user's
-// requests through a real gin engine: what the README promises.
+// requests through a real gin engine: what docs/redis.md promises.
 func testRedisUserRequests(t *testing.T, client func(t *testing.T) redis.UniversalClient) {
 	rdb := client(t)
 	warmScripts(t, rdb)

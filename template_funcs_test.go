@@ -189,7 +189,7 @@ func (c *pageClient) body(path string) string {
 }
 
 // renderEngine builds an engine whose templates are loaded the way the
-// README shows, in the current gin mode, with routes that fill the session
+// docs/templates.md shows, in the current gin mode, with routes that fill the session
 // and render it.
 func renderEngine(t *testing.T, load func(r *gin.Engine, dir string)) (*gin.Engine, *gin.H) {
 	t.Helper()

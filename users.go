@@ -43,8 +43,8 @@ var ErrNotSupported = errors.New("sessions: the session store keeps no per-user 
 // UserStore is the optional interface of a Store that keeps an index of each
 // user's sessions: MemoryStore, RedisStore and the PostgreSQL store of
 // package github.com/ginsessions/sessions/pgstore implement it, and a
-// third-party store that does gets the per-user features. Package sessionstest checks the
-// guarantees below.
+// third-party store that does gets the per-user features. Package
+// sessionstest checks the guarantees below.
 //
 // The index follows the records: a save with Change.New and a Principal
 // files the record under that principal, and Delete, expiry and eviction

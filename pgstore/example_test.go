@@ -14,7 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// The README's setup: a pool that gives up quickly when PostgreSQL is away
+// The setup of docs/postgres.md: a pool that gives up quickly when PostgreSQL is away
 // and cancels on the server a statement whose request gave up, and the
 // store on it.
 func ExampleNew() {

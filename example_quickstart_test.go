@@ -10,19 +10,13 @@ import (
 	"github.com/ginsessions/sessions"
 )
 
-// A site with a greeting, a login and a logout, served with timeouts. It is
-// compiled but not run: it listens on a port.
 func Example_quickStart() {
 	r := gin.Default()
 	r.Use(sessions.Middleware(sessions.NewMemoryStore()))
 
 	r.GET("/", func(c *gin.Context) {
 		s := sessions.Default(c)
-		if user := s.Principal(); user != "" {
-			c.String(http.StatusOK, "Hello, %s! %v", user, s.Flashes())
-			return
-		}
-		c.String(http.StatusOK, "Hello, stranger.")
+		c.String(http.StatusOK, "Hello, %q! %v", s.Principal(), s.Flashes())
 	})
 	r.POST("/login", func(c *gin.Context) {
 		// Check the password first, then:

@@ -34,8 +34,8 @@ import (
 //	    (absent: 0, seen when saved)
 //	@p  the policy set by Session.SetExpiry, in nanoseconds (absent: 0)
 //
-// so that a tutorial-sized session keeps to Redis's compact listpack encoding
-// and takes about 280 bytes of Redis's memory. Times are kept to the
+// so that a small session (two short values) keeps to Redis's compact
+// listpack encoding and takes about 280 bytes of Redis's memory. Times are kept to the
 // millisecond: Created, Saved and LastSeen rounded down, Expires rounded up.
 // Records of the layout before this one (a single _session_meta field) load
 // as not found.

@@ -25,6 +25,10 @@
 // SESSION_COOKIE_SAMESITE WithSameSite, SESSION_EXPIRE_AT_BROWSER_CLOSE
 // WithExpireAtBrowserClose and SESSION_SAVE_EVERY_REQUEST
 // WithSaveEveryRequest. request.session's methods are Session's.
+//
+// Coming from gin-contrib/sessions or scs: the Example_migratingFrom…
+// programs are the "after" programs of the repository's MIGRATING.md, and
+// package github.com/ginsessions/sessions/migrate moves live sessions over.
 package sessions
 
 import (

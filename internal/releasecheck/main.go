@@ -126,7 +126,7 @@ func run(version string, keep bool) error {
 	if err != nil {
 		return err
 	}
-	env, err := consumerEnv(tmp)
+	env, err := consumerEnv(tmp, mods[0].path)
 	if err != nil {
 		_ = os.RemoveAll(tmp)
 		return err
@@ -408,8 +408,8 @@ func writeMain(dir string, imports []string) error {
 // the proxy in front, then the local module cache's downloads (itself a
 // file proxy, which spares the network what it already holds), then the
 // usual proxies without "direct" and "off", so that the network is reached
-// through a module proxy only. The modules of this repository are not in
-// the checksum database before they are published: GONOSUMDB skips it for
+// through a module proxy only. The modules under rootPath are not in the
+// checksum database before they are published: GONOSUMDB skips it for
 // them.
 //
 // GOENV=off and the removal of GOPRIVATE and GONOPROXY leave GONOPROXY
@@ -420,7 +420,7 @@ func writeMain(dir string, imports []string) error {
 // package", and the proxy that holds the sub-module is never asked.
 // -trimpath keeps the module cache's folder out of the build cache's keys,
 // so that a later run reuses what this one compiled.
-func consumerEnv(tmp string) ([]string, error) {
+func consumerEnv(tmp, rootPath string) ([]string, error) {
 	proxies := []string{fileURL(filepath.Join(tmp, "proxy"))}
 	settings := map[string]string{}
 	for _, name := range []string{"GOMODCACHE", "GOPROXY", "GOSUMDB"} {
@@ -451,7 +451,7 @@ func consumerEnv(tmp string) ([]string, error) {
 		"GOENV=off",
 		"GOPROXY="+strings.Join(proxies, ","),
 		"GOSUMDB="+settings["GOSUMDB"],
-		"GONOSUMDB=github.com/ginsessions",
+		"GONOSUMDB="+rootPath,
 		"GOFLAGS=-mod=mod -modcacherw -trimpath",
 		"GOMODCACHE="+filepath.Join(tmp, "modcache"),
 		"GOWORK=off",

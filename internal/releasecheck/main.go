@@ -9,9 +9,10 @@
 //
 // It builds the module zip of the root and of every published sub-module at
 // the version into a file-based module proxy in a temporary folder, then, in
-// a fresh consumer module outside the repository, with that proxy in front of
-// the usual one, runs go get for each module and go build of a main package
-// that imports every public package. It also checks the go.mod of every
+// fresh consumer modules outside the repository, with that proxy in front of
+// the usual one, runs go get of each published sub-module alone and of every
+// published module together, and go build of a main package that imports
+// their public packages. It also checks the go.mod of every
 // module, test-only ones included: none may require the zero pseudo-version
 // that a require line written for a replace directive carries, nor a
 // pseudo-version of a module of this repository.

@@ -30,6 +30,7 @@ package sessions
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -57,6 +58,8 @@ type middleware struct {
 	absolute     time.Duration
 	header       string
 	errorHandler func(*gin.Context, error)
+	logger       *slog.Logger
+	loggerSet    bool
 	maxPerUser   int
 	key          string
 	keyAny       any // key, boxed once rather than on every request
@@ -192,6 +195,23 @@ func WithErrorHandler(fn func(c *gin.Context, err error)) Option {
 	return func(m *middleware) { m.errorHandler = fn }
 }
 
+// WithLogger sets where the middleware reports what no handler is left to
+// see: a change to a session after its request had finished that could not
+// be saved, one Warn record each, with the session's UUID and the reason
+// (see Session). The default is slog.Default() at the time of the report;
+// nil turns the reports off.
+func WithLogger(logger *slog.Logger) Option {
+	return func(m *middleware) { m.logger, m.loggerSet = logger, true }
+}
+
+// log returns the logger reports go to, or nil when they are off.
+func (m *middleware) log() *slog.Logger {
+	if !m.loggerSet {
+		return slog.Default()
+	}
+	return m.logger
+}
+
 // WithContextKey sets the gin.Context key the session is stored under;
 // default ContextKey. Give each Middleware its own key (and cookie name) to
 // run several sessions in one app. An empty key panics.
@@ -255,14 +275,13 @@ func (m *middleware) check() {
 // handle runs for every request: it installs a session that loads on first
 // use and a writer that commits it before the first byte goes out.
 func (m *middleware) handle(c *gin.Context) {
-	ctx := c.Request.Context()
-	if rs, ok := ctx.(*requestState); ok && rs.session.mw == m {
+	if rs, ok := c.Request.Context().(*requestState); ok && rs.session.mw == m {
 		m.handleAgain(c, &rs.session)
 		return
 	}
 	rs := &requestState{}
 	s := &rs.session
-	s.mw, s.ctx, s.gin = m, ctx, c
+	s.mw, s.req, s.gin = m, c.Request, c
 	rs.writer = sessionWriter{ResponseWriter: c.Writer, s: s}
 
 	c.Writer = &rs.writer
@@ -310,13 +329,13 @@ type requestState struct {
 }
 
 // Deadline is the request's own context's.
-func (rs *requestState) Deadline() (time.Time, bool) { return rs.session.ctx.Deadline() }
+func (rs *requestState) Deadline() (time.Time, bool) { return rs.session.req.Context().Deadline() }
 
 // Done is the request's own context's.
-func (rs *requestState) Done() <-chan struct{} { return rs.session.ctx.Done() }
+func (rs *requestState) Done() <-chan struct{} { return rs.session.req.Context().Done() }
 
 // Err is the request's own context's.
-func (rs *requestState) Err() error { return rs.session.ctx.Err() }
+func (rs *requestState) Err() error { return rs.session.req.Context().Err() }
 
 // Value returns the session for its key and defers to the request's
 // context for everything else.
@@ -324,7 +343,7 @@ func (rs *requestState) Value(key any) any {
 	if k, ok := key.(ctxKey); ok && string(k) == rs.session.mw.key {
 		return &rs.session
 	}
-	return rs.session.ctx.Value(key)
+	return rs.session.req.Context().Value(key)
 }
 
 // age is how long a session with the given policy lives after a save.

@@ -182,12 +182,14 @@ func WithHeader(name string) Option {
 }
 
 // WithErrorHandler sets what answers the request when the session cannot be
-// loaded or saved, instead of the handler's response. The default aborts
-// with 503 Service Unavailable when the store cannot be reached
-// (ErrUnavailable), 400 Bad Request when the session was deleted by a
-// concurrent request (ErrInterrupted), and 500 otherwise. Whatever fn does,
-// the client never sees the handler's success: a handler that writes
-// nothing gets that status. A nil fn panics.
+// loaded or saved, instead of the handler's response. The default answers
+// in plain text, with the status ErrorStatus gives: 503 Service Unavailable
+// when the store cannot be reached (ErrUnavailable), 400 Bad Request when
+// the session was deleted by a concurrent request (ErrInterrupted), and 500
+// otherwise. A site that shows its visitors HTML sets its own, which calls
+// ErrorStatus for the status and renders a page (see the example). Whatever
+// fn does, the client never sees the handler's success: a handler that
+// writes nothing gets that status. A nil fn panics.
 func WithErrorHandler(fn func(c *gin.Context, err error)) Option {
 	if fn == nil {
 		panic("sessions: WithErrorHandler(nil): pass a function")
@@ -465,10 +467,10 @@ func validCookieName(name string) bool {
 	return (&http.Cookie{Name: name, Value: "x"}).Valid() == nil
 }
 
-// defaultErrorHandler answers 503 when the store is unreachable, 400 when a
-// concurrent request deleted the session, 500 otherwise.
+// defaultErrorHandler answers with ErrorStatus's code and a plain-text
+// line: the sentinel's message for 503 and 400, the status text otherwise.
 func defaultErrorHandler(c *gin.Context, err error) {
-	code := statusFor(err)
+	code := ErrorStatus(err)
 	msg := http.StatusText(code)
 	switch code {
 	case http.StatusServiceUnavailable:
@@ -479,8 +481,18 @@ func defaultErrorHandler(c *gin.Context, err error) {
 	c.String(code, msg)
 }
 
-// statusFor classifies a session error as an HTTP status.
-func statusFor(err error) int {
+// ErrorStatus returns the HTTP status the default error handler answers err
+// with: 503 Service Unavailable when the store could not be reached
+// (ErrUnavailable), 400 Bad Request when a concurrent request deleted the
+// session (ErrInterrupted), 500 Internal Server Error for anything else (a
+// value that cannot be encoded, a failed Incr, a store that refused the
+// change). A handler set with WithErrorHandler calls it to answer with the
+// same status in its own words, an HTML page say:
+//
+//	sessions.WithErrorHandler(func(c *gin.Context, err error) {
+//		c.HTML(sessions.ErrorStatus(err), "error.html", gin.H{"retry": errors.Is(err, sessions.ErrUnavailable)})
+//	})
+func ErrorStatus(err error) int {
 	switch {
 	case errors.Is(err, ErrUnavailable):
 		return http.StatusServiceUnavailable

@@ -309,7 +309,7 @@ func saveReply(reply string) error {
 		if k, ok := keyOfField(field); ok {
 			field = k
 		}
-		return fmt.Errorf("sessions: redis save: incrementing %q: %s: %w", field, reason, ErrNotInteger)
+		return wrapError(fmt.Sprintf("sessions: redis save: incrementing %q: %s", field, reason), ErrNotInteger)
 	}
 	return fmt.Errorf("sessions: redis save: unexpected script reply %q", reply)
 }

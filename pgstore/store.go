@@ -111,7 +111,7 @@ const (
 // DELETE on it can use the store. Its two indexes are recognized by their
 // columns, whatever their names: one whose first column is expires, and
 // one whose first column is principal (complete, or partial WHERE
-// principal <> ''). When one is missing New creates it, which only the
+// principal <> ”). When one is missing New creates it, which only the
 // table's owner may do.
 //
 // New returns an error wrapping sessions.ErrUnavailable when PostgreSQL

@@ -110,9 +110,9 @@ const (
 // is only read about: a role that may only SELECT, INSERT, UPDATE and
 // DELETE on it can use the store. Its two indexes are recognized by their
 // columns, whatever their names: one whose first column is expires, and
-// one whose first column is principal (complete, or partial WHERE
-// principal <> ”). When one is missing New creates it, which only the
-// table's owner may do.
+// one whose first column is principal, complete or partial as Schema's
+// (only the rows of logged-in users). When one is missing New creates it,
+// which only the table's owner may do.
 //
 // New returns an error wrapping sessions.ErrUnavailable when PostgreSQL
 // cannot be reached ("connecting"). When the table or an index is missing

@@ -262,7 +262,14 @@ func lookup[T any](s *Session, key string, decode func(string) (T, bool)) (T, bo
 // changing a slice or map after Set does not change the session. A value
 // that cannot be encoded, or a key starting with "_session_" (reserved),
 // leaves the session unchanged and fails the request through the error
-// handler when the session is committed.
+// handler when the session is committed, with an error that names the key.
+// A value that JSON would encode without its content cannot be encoded
+// either: a struct that has fields but none exported or visible to
+// encoding/json (all unexported, or tagged json:"-"), anywhere in the
+// value, would be stored as {}. Structs with exported fields, empty
+// structs and types with a MarshalJSON or MarshalText method are stored as
+// encoding/json writes them, and read back by Get as maps keyed by their
+// JSON names (Value decodes them into a struct again).
 func (s *Session) Set(key string, value any) {
 	enc, err := encodeValue(value)
 	s.mu.Lock()
@@ -585,11 +592,13 @@ func (s *Session) DeleteTestCookie() {
 // response is written, and sends the cookie then; the commit checks that a
 // session saved early was not deleted meanwhile (ErrInterrupted, 400).
 //
-// After the response headers were written, Save still saves a change to a
-// session whose cookie the client holds, but a session that needs a new
-// cookie (a new session, CycleKey) cannot get one: Save returns an error
-// and changes nothing. Once the request has failed (Err is not nil, or the
-// response is a 5xx) Save saves nothing and returns why.
+// After the response headers were written, and after the request has
+// finished, Save still saves a change to a session whose cookie the client
+// holds, but a session that needs a new cookie (a new session, CycleKey)
+// cannot get one: Save saves nothing, returns an error, and Err returns it
+// from then on. Once the request has failed (Err is not nil, or the
+// response is a 5xx) Save saves nothing and returns why. A failed Save
+// sets Err at once.
 func (s *Session) Save() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -599,7 +608,8 @@ func (s *Session) Save() error {
 // Err returns the first failure of the session in this request, loading it
 // first if needed: the store could not load it (the handler then sees an
 // empty session), a value could not be encoded, an Incr failed, a save
-// failed, or CycleKey came after the headers. It is nil while all is well.
+// (Save's included) failed, a change came too late for the cookie it
+// needed, or CycleKey came after the headers. It is nil while all is well.
 //
 // Once Err is not nil nothing more of the request is saved, the error is
 // recorded in c.Errors, and the error handler replaces the response unless

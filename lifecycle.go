@@ -32,7 +32,9 @@ import (
 //	                             a load error → failed
 //	read                         no change                      no change
 //	a value that cannot be       → failed (500 at the commit)   → failed
-//	 encoded, Incr of a non-
+//	 encoded (a channel, a
+//	 struct JSON would write
+//	 as {}), Incr of a non-
 //	 integer or past int64
 //	change (Set, Incr, ...)      clean → changed                clean → changed, saved at the
 //	                                                            end if it needs no new cookie
@@ -44,8 +46,8 @@ import (
 //	                             token at the commit            session is left as it was
 //	Save()                       changed → clean (one Save);    changed → clean when the token
 //	                             a store error → failed         is the client's; a session
-//	                                                            that needs a new cookie: an
-//	                                                            error, nothing changes
+//	                                                            that needs a new cookie:
+//	                                                            → failed, the error returned
 //	commit (first byte, Hijack,  changed → clean, cookie set;   (runs once)
 //	 UpgradeHeader, end of the   clean after Save(): the save
 //	 chain)                      is checked (400 if deleted
@@ -58,10 +60,27 @@ import (
 //	panic (gin.Recovery)         → failed                       → failed
 //	HandleContext                the inner run shares the session: the first commit wins
 //	end of the chain             commit if not yet              changed → saved when the token
-//	                                                            is the client's; otherwise the
-//	                                                            change is reported in c.Errors
+//	                                                            is the client's; otherwise
+//	                                                            → failed, reported in c.Errors;
+//	                                                            then the request has ended
 //	any state, failed            Save() and the late changes return or report why nothing
 //	                             was saved; s.Err() has the first error, c.Errors has it too
+//
+// After the request has ended (a goroutine that outlived the handler holds
+// the session), there is no commit and no c.Errors any more: gin may be
+// serving another request with the same *gin.Context. So:
+//
+//	event                        after the request
+//	---------------------------  ----------------------------------------------------
+//	first use                    one Load, with the token of the request the
+//	                             middleware was given, never gin's reused Context
+//	change                       saved now, as at the end of the chain: when the
+//	                             token is the client's; otherwise → failed
+//	a change that is not saved   s.Err() and Save() say why; one Warn record through
+//	 (failed, a new cookie       the middleware's logger (WithLogger)
+//	 needed, a store error)
+//	store calls                  the request's context without its cancellation
+//	Login, CycleKey              → failed: no cookie can carry a new token
 //
 // The deletions by Flush and CycleKey happen when they are called, as in
 // Django, so a token they kill is dead whatever the response turns out to be.

@@ -64,7 +64,10 @@ func Default(c *gin.Context) *Session {
 
 // FromContext returns the request's session from a context.Context: the
 // request context that net/http handlers mounted with gin.WrapH receive, or
-// the gin.Context itself. It reports false when there is none.
+// the gin.Context itself. It reports false when there is none. Unlike the
+// gin.Context, which gin reuses, the request's context (c.Request.Context())
+// stays the request's: a goroutine that outlives the handler may take the
+// session from it, with the rules of Session.
 func FromContext(ctx context.Context) (*Session, bool) {
 	if ctx == nil {
 		return nil, false

@@ -157,7 +157,13 @@ func checkValue(v reflect.Value, depth int) error {
 			}
 		}
 	case reflect.Map:
-		for it := v.MapRange(); it.Next(); {
+		if v.CanInterface() {
+			if m, ok := v.Interface().(map[string]any); ok {
+				return checkAny(m, depth) // without reflection's copies
+			}
+		}
+		var it reflect.MapIter
+		for it.Reset(v); it.Next(); {
 			if err := checkValue(it.Value(), depth+1); err != nil {
 				return err
 			}

@@ -426,18 +426,20 @@ func (s *Session) Clear() {
 func (s *Session) Flush() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.flush()
+	_ = s.flush() // a failure fails the session
 	s.settle()
 }
 
-// flush is Flush's transition. The caller holds s.mu.
-func (s *Session) flush() {
+// flush is Flush's transition; it returns the error of a failed delete.
+// The caller holds s.mu.
+func (s *Session) flush() error {
 	s.load()
 	s.change()
-	s.kill()
+	err := s.kill()
 	s.local, s.incr, s.deleted = nil, nil, nil
 	s.rec = Record{}
 	s.expiry = 0
+	return err
 }
 
 // CycleKey gives the session a new token and keeps its data, UUID and

@@ -172,15 +172,18 @@ func (s *Session) fail(err error) {
 }
 
 // kill deletes the record the request's token points to, now, and forgets
-// the token: Flush and CycleKey. The data stays in memory.
-func (s *Session) kill() {
+// the token: Flush and CycleKey. The data stays in memory. A failed delete
+// fails the session, and is returned.
+func (s *Session) kill() error {
+	var err error
 	if s.id != "" {
-		if err := s.mw.store.Delete(s.storeCtx(), s.id); err != nil {
+		if err = s.mw.store.Delete(s.storeCtx(), s.id); err != nil {
 			s.fail(err)
 		}
 	}
 	s.stored, s.token, s.id = false, "", ""
 	s.issued, s.sendCookie = false, false
+	return err
 }
 
 // cycle is CycleKey's transition.
@@ -190,7 +193,7 @@ func (s *Session) cycle() {
 		return
 	}
 	s.change()
-	s.kill()
+	_ = s.kill() // a failure fails the session
 }
 
 // save is Save's transition.

@@ -227,12 +227,9 @@ func (s *Session) RevokeSession(uuid string) error {
 	case uuid == self:
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		s.flush()
-		defer s.settle()
-		if s.phase == failed {
-			return s.err
-		}
-		return nil
+		err := s.flush()
+		s.settle()
+		return err
 	}
 	us, err := userStore(s.mw.store, principal)
 	if err != nil {

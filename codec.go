@@ -47,6 +47,11 @@ func encodeValue(v any) (string, error) {
 	case uint64:
 		return strconv.FormatUint(x, 10), nil
 	}
+	return encodeJSON(v)
+}
+
+// encodeJSON encodes what has no fast path, refusing what JSON would empty.
+func encodeJSON(v any) (string, error) {
 	if err := checkLossless(v); err != nil {
 		return "", err
 	}

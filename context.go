@@ -3,6 +3,7 @@ package sessions
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,11 +34,26 @@ const (
 
 // Default returns the session of the request. It panics with a message
 // naming the fix when the middleware is not installed on the route.
+//
+// Call it in the handler, not in a goroutine that outlives the request: gin
+// reuses its *gin.Context for later requests once the handler returns, so
+// Default(c) called after the response may return another visitor's session
+// (or panic). A goroutine that needs the session takes it before the
+// handler returns, either the *Session itself or c.Copy(), whose Default is
+// the same session:
+//
+//	s := sessions.Default(c) // or cp := c.Copy(), then sessions.Default(cp) in the goroutine
+//	go func() {
+//		s.Set("report", build()) // saved at once: see Session
+//	}()
+//
+// Better still, read the values the goroutine needs before it starts, and
+// pass them.
 func Default(c *gin.Context) *Session {
 	v, ok := c.Get(ContextKey)
 	if !ok {
 		panic("sessions: no session in the gin.Context under key " + strconv.Quote(ContextKey) +
-			": install r.Use(sessions.Middleware(store)) before this handler")
+			": install r.Use(sessions.Middleware(store)) before this handler; in a goroutine, call Default before the handler returns (gin reuses its Context)")
 	}
 	s, ok := v.(*Session)
 	if !ok {
@@ -48,7 +64,10 @@ func Default(c *gin.Context) *Session {
 
 // FromContext returns the request's session from a context.Context: the
 // request context that net/http handlers mounted with gin.WrapH receive, or
-// the gin.Context itself. It reports false when there is none.
+// the gin.Context itself. It reports false when there is none. Unlike the
+// gin.Context, which gin reuses, the request's context (c.Request.Context())
+// stays the request's: a goroutine that outlives the handler may take the
+// session from it, with the rules of Session.
 func FromContext(ctx context.Context) (*Session, bool) {
 	if ctx == nil {
 		return nil, false
@@ -68,13 +87,30 @@ type ctxKey string
 // request that never touches it costs no store call, and the middleware
 // saves it automatically just before the response headers are written.
 //
-// A Session is safe for use by several goroutines during its request. It
-// must not be used once the request has finished.
+// A Session is safe for use by several goroutines, during its request and
+// after it. What a change does depends on when it is made:
+//
+//   - before the response headers: saved with them, the cookie set;
+//   - after the headers, while the handler runs: saved when the handler
+//     returns, if the client already holds the session's cookie;
+//   - after the request has finished (in a goroutine that outlives the
+//     handler): saved at once, one store call per change, if the client
+//     already holds the session's cookie.
+//
+// A change that cannot be saved, because the session is new and only a
+// cookie could carry it, because the request failed, or because the store
+// failed, is never dropped silently: Err returns why, Save returns it, and
+// during the request it is in c.Errors; after the request, when no handler
+// is left to see it, it is also logged as a Warn record (see WithLogger).
+// After the request, reads see what the request left and the goroutine's
+// own changes, not what later requests did; CycleKey and Login fail, since
+// no cookie can carry a new token. Take the Session (or c.Copy()) before
+// the handler returns, never Default(c) in the goroutine: see Default.
 type Session struct {
 	mu  sync.Mutex
 	mw  *middleware
-	ctx context.Context // the request's, before the middleware's
-	gin *gin.Context    // the request, c.ClientIP() at Login, c.Errors
+	req *http.Request // the request as it reached the middleware: its context is the request's
+	gin *gin.Context  // the request, c.ClientIP() at Login, c.Errors; nil once the request has ended
 
 	// The lifecycle: see lifecycle.go.
 	phase    phase
@@ -82,6 +118,7 @@ type Session struct {
 	late     bool   // changed after the headers, not saved yet
 	answer   answer // who writes the response
 	reported bool   // err is in c.Errors
+	ended    bool   // the request has finished: gin may be serving another with its Context
 
 	// The rest exists once the session is first used, so that requests
 	// that never touch it stay small.
@@ -228,14 +265,22 @@ func lookup[T any](s *Session, key string, decode func(string) (T, bool)) (T, bo
 // changing a slice or map after Set does not change the session. A value
 // that cannot be encoded, or a key starting with "_session_" (reserved),
 // leaves the session unchanged and fails the request through the error
-// handler when the session is committed.
+// handler when the session is committed, with an error that names the key.
+// A value that JSON would encode without its content cannot be encoded
+// either: a struct that has fields but none exported or visible to
+// encoding/json (all unexported, or tagged json:"-"), anywhere in the
+// value, would be stored as {}. Structs with exported fields, empty
+// structs and types with a MarshalJSON or MarshalText method are stored as
+// encoding/json writes them, and read back by Get as maps keyed by their
+// JSON names (Value decodes them into a struct again).
 func (s *Session) Set(key string, value any) {
 	enc, err := encodeValue(value)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
+	defer s.settle()
 	if err != nil {
-		s.fail(fmt.Errorf("sessions: cannot encode the value of key %q: %w", key, err))
+		s.fail(wrapError(fmt.Sprintf("sessions: cannot encode the value of key %q", key), err))
 		return
 	}
 	if strings.HasPrefix(key, reservedPrefix) {
@@ -272,6 +317,7 @@ func (s *Session) Pop(key string, def ...any) any {
 		return nil
 	}
 	s.remove(key)
+	s.settle()
 	v, _ := decodeValue(raw)
 	return v
 }
@@ -285,6 +331,7 @@ func (s *Session) Delete(key string) {
 	s.load()
 	if _, ok := s.raw(key); ok {
 		s.remove(key)
+		s.settle()
 	}
 }
 
@@ -329,18 +376,19 @@ func (s *Session) Incr(key string, delta int64) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
+	defer s.settle()
 	var cur int64
 	if raw, ok := s.raw(key); ok {
 		n, ok := decodeInt64(raw)
 		if !ok {
-			s.fail(fmt.Errorf("sessions: Incr of key %q: %w", key, ErrNotInteger))
+			s.fail(wrapError(fmt.Sprintf("sessions: Incr of key %q", key), ErrNotInteger))
 			return 0
 		}
 		cur = n
 	}
 	n, ok := addInt64(cur, delta)
 	if !ok {
-		s.fail(fmt.Errorf("sessions: Incr of key %q by %d overflows int64: %w", key, delta, ErrNotInteger))
+		s.fail(wrapError(fmt.Sprintf("sessions: Incr of key %q by %d overflows int64", key, delta), ErrNotInteger))
 		return 0
 	}
 	s.change() // first, so that the flags below see the current overlay
@@ -367,6 +415,7 @@ func (s *Session) Clear() {
 	s.load()
 	s.change()
 	s.clearValues()
+	s.settle()
 }
 
 // Flush logs the visitor out, Django's flush(): it drops every key, deletes
@@ -377,12 +426,20 @@ func (s *Session) Clear() {
 func (s *Session) Flush() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	_ = s.flush() // a failure fails the session
+	s.settle()
+}
+
+// flush is Flush's transition; it returns the error of a failed delete.
+// The caller holds s.mu.
+func (s *Session) flush() error {
 	s.load()
 	s.change()
-	s.kill()
+	err := s.kill()
 	s.local, s.incr, s.deleted = nil, nil, nil
 	s.rec = Record{}
 	s.expiry = 0
+	return err
 }
 
 // CycleKey gives the session a new token and keeps its data, UUID and
@@ -398,6 +455,7 @@ func (s *Session) CycleKey() {
 	defer s.mu.Unlock()
 	s.load()
 	s.cycle()
+	s.settle()
 }
 
 // SetExpiry sets this session's own expiry, as Django's set_expiry does: a
@@ -418,6 +476,7 @@ func (s *Session) SetExpiry(d time.Duration) {
 	}
 	s.sendCookie = true
 	s.change()
+	s.settle()
 }
 
 // ExpiryAge returns how long the session lives after its next save: the
@@ -473,8 +532,9 @@ func (s *Session) AddFlash(value any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
+	defer s.settle()
 	if err != nil {
-		s.fail(fmt.Errorf("sessions: cannot encode a flash: %w", err))
+		s.fail(wrapError("sessions: cannot encode a flash", err))
 		return
 	}
 	list := "[" + enc + "]"
@@ -495,6 +555,7 @@ func (s *Session) Flashes() []any {
 		return nil
 	}
 	s.remove(flashesKey)
+	s.settle()
 	return decodeFlashes(raw)
 }
 
@@ -536,11 +597,13 @@ func (s *Session) DeleteTestCookie() {
 // response is written, and sends the cookie then; the commit checks that a
 // session saved early was not deleted meanwhile (ErrInterrupted, 400).
 //
-// After the response headers were written, Save still saves a change to a
-// session whose cookie the client holds, but a session that needs a new
-// cookie (a new session, CycleKey) cannot get one: Save returns an error
-// and changes nothing. Once the request has failed (Err is not nil, or the
-// response is a 5xx) Save saves nothing and returns why.
+// After the response headers were written, and after the request has
+// finished, Save still saves a change to a session whose cookie the client
+// holds, but a session that needs a new cookie (a new session, CycleKey)
+// cannot get one: Save saves nothing, returns an error, and Err returns it
+// from then on. Once the request has failed (Err is not nil, or the
+// response is a 5xx) Save saves nothing and returns why. A failed Save
+// sets Err at once.
 func (s *Session) Save() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -550,7 +613,8 @@ func (s *Session) Save() error {
 // Err returns the first failure of the session in this request, loading it
 // first if needed: the store could not load it (the handler then sees an
 // empty session), a value could not be encoded, an Incr failed, a save
-// failed, or CycleKey came after the headers. It is nil while all is well.
+// (Save's included) failed, a change came too late for the cookie it
+// needed, or CycleKey came after the headers. It is nil while all is well.
 //
 // Once Err is not nil nothing more of the request is saved, the error is
 // recorded in c.Errors, and the error handler replaces the response unless

@@ -3,7 +3,6 @@ package sessions_test
 import (
 	"context"
 	"fmt"
-	"html/template"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -153,32 +152,6 @@ func ExampleSession_Flush() {
 	// Output:
 	// user: "ada"
 	// user: ""
-}
-
-// An error page of the site's own, in HTML, when the session store is
-// down. The handler's success never reaches the client.
-func ExampleWithErrorHandler() {
-	store := sessions.NewMemoryStore()
-	defer store.Close()
-
-	errorPage := template.Must(template.New("error.html").Parse(
-		`<h1>{{ .title }}</h1><p>Please try again in a minute.</p>`))
-	r := gin.New()
-	r.SetHTMLTemplate(errorPage)
-	r.Use(sessions.Middleware(downStore{store}, sessions.WithErrorHandler(func(c *gin.Context, err error) {
-		c.Error(err) // for the logs
-		c.HTML(http.StatusServiceUnavailable, "error.html", gin.H{"title": "Your session is unavailable"})
-		c.Abort()
-	})))
-	r.GET("/cart", func(c *gin.Context) {
-		c.String(http.StatusOK, "%d items", sessions.Default(c).GetInt("items"))
-	})
-
-	browser := &exampleClient{h: r, cookie: "sessionid=Yx2bVtT1EoB3aQ0sP8kZfL6mN4jR7wC9dH5gU1iK0oE"}
-	rec := browser.do(http.MethodGet, "/cart")
-	fmt.Println(rec.Code, rec.Body)
-	// Output:
-	// 503 <h1>Your session is unavailable</h1><p>Please try again in a minute.</p>
 }
 
 // A user's sessions listed from anywhere, with no request: an admin page,

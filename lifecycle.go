@@ -1,8 +1,8 @@
 package sessions
 
 import (
+	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -32,7 +32,9 @@ import (
 //	                             a load error → failed
 //	read                         no change                      no change
 //	a value that cannot be       → failed (500 at the commit)   → failed
-//	 encoded, Incr of a non-
+//	 encoded (a channel, a
+//	 struct JSON would write
+//	 as {}), Incr of a non-
 //	 integer or past int64
 //	change (Set, Incr, ...)      clean → changed                clean → changed, saved at the
 //	                                                            end if it needs no new cookie
@@ -44,8 +46,8 @@ import (
 //	                             token at the commit            session is left as it was
 //	Save()                       changed → clean (one Save);    changed → clean when the token
 //	                             a store error → failed         is the client's; a session
-//	                                                            that needs a new cookie: an
-//	                                                            error, nothing changes
+//	                                                            that needs a new cookie:
+//	                                                            → failed, the error returned
 //	commit (first byte, Hijack,  changed → clean, cookie set;   (runs once)
 //	 UpgradeHeader, end of the   clean after Save(): the save
 //	 chain)                      is checked (400 if deleted
@@ -58,10 +60,27 @@ import (
 //	panic (gin.Recovery)         → failed                       → failed
 //	HandleContext                the inner run shares the session: the first commit wins
 //	end of the chain             commit if not yet              changed → saved when the token
-//	                                                            is the client's; otherwise the
-//	                                                            change is reported in c.Errors
+//	                                                            is the client's; otherwise
+//	                                                            → failed, reported in c.Errors;
+//	                                                            then the request has ended
 //	any state, failed            Save() and the late changes return or report why nothing
 //	                             was saved; s.Err() has the first error, c.Errors has it too
+//
+// After the request has ended (a goroutine that outlived the handler holds
+// the session), there is no commit and no c.Errors any more: gin may be
+// serving another request with the same *gin.Context. So:
+//
+//	event                        after the request
+//	---------------------------  ----------------------------------------------------
+//	first use                    one Load, with the token of the request the
+//	                             middleware was given, never gin's reused Context
+//	change                       saved now, as at the end of the chain: when the
+//	                             token is the client's; otherwise → failed
+//	a change that is not saved   s.Err() and Save() say why; one Warn record through
+//	 (failed, a new cookie       the middleware's logger (WithLogger)
+//	 needed, a store error)
+//	store calls                  the request's context without its cancellation
+//	Login, CycleKey              → failed: no cookie can carry a new token
 //
 // The deletions by Flush and CycleKey happen when they are called, as in
 // Django, so a token they kill is dead whatever the response turns out to be.
@@ -101,13 +120,13 @@ func (s *Session) load() {
 	}
 	s.phase = clean
 	s.sessionData = &sessionData{}
-	token, fromCookie := s.mw.readToken(s.gin.Request)
+	token, fromCookie := s.mw.readToken(s.request())
 	s.hadCookie = fromCookie
 	if !validToken(token) {
 		return
 	}
 	id := storeID(token)
-	rec, found, err := s.mw.store.Load(s.ctx, id)
+	rec, found, err := s.mw.store.Load(s.storeCtx(), id)
 	if err != nil {
 		// Flush and CycleKey still try to kill the offered token.
 		s.id = id
@@ -139,24 +158,32 @@ func (s *Session) change() {
 }
 
 // fail moves the session to failed, keeping the first error; err is nil
-// for a failure that is not the session's (a 5xx answer).
+// for a failure that is not the session's (a 5xx answer). After the
+// request, the failure is a change that was not saved, which settle
+// reports.
 func (s *Session) fail(err error) {
 	if s.err == nil {
 		s.err = err
 	}
 	s.phase = failed
+	if s.ended {
+		s.late = true
+	}
 }
 
 // kill deletes the record the request's token points to, now, and forgets
-// the token: Flush and CycleKey. The data stays in memory.
-func (s *Session) kill() {
+// the token: Flush and CycleKey. The data stays in memory. A failed delete
+// fails the session, and is returned.
+func (s *Session) kill() error {
+	var err error
 	if s.id != "" {
-		if err := s.mw.store.Delete(s.ctx, s.id); err != nil {
+		if err = s.mw.store.Delete(s.storeCtx(), s.id); err != nil {
 			s.fail(err)
 		}
 	}
 	s.stored, s.token, s.id = false, "", ""
 	s.issued, s.sendCookie = false, false
+	return err
 }
 
 // cycle is CycleKey's transition.
@@ -166,7 +193,7 @@ func (s *Session) cycle() {
 		return
 	}
 	s.change()
-	s.kill()
+	_ = s.kill() // a failure fails the session
 }
 
 // save is Save's transition.
@@ -177,10 +204,13 @@ func (s *Session) save() error {
 	case s.phase == failed:
 		return s.failure()
 	case s.sent && s.phase == changed && !s.stored && !s.empty():
+		s.fail(errNeedsCookie)
+		s.late = false // reported to the caller, who holds the error
 		return errNeedsCookie
 	}
 	if err := s.persist(false); err != nil {
 		s.fail(err)
+		s.late = false
 		return err
 	}
 	if !s.sent {
@@ -212,7 +242,7 @@ func (s *Session) commit(h http.Header, status int) error {
 		if !m.saveEvery {
 			return nil
 		}
-		if token, _ := m.readToken(s.gin.Request); !validToken(token) {
+		if token, _ := m.readToken(s.request()); !validToken(token) {
 			return nil
 		}
 		s.load()
@@ -236,27 +266,21 @@ func (s *Session) commit(h http.Header, status int) error {
 
 // finish is the transition at the end of the chain, after the commit: it
 // saves what changed after the headers when that needs no new cookie, and
-// reports in c.Errors whatever could not be saved.
+// reports in c.Errors whatever could not be saved. The request has ended
+// then: gin may hand c to another request, so the session lets go of it.
 func (s *Session) finish(c *gin.Context) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.phase != unloaded && s.late {
-		s.late = false
 		if s.phase != failed && c.Writer.Status() >= http.StatusInternalServerError {
 			s.fail(nil)
 		}
-		switch {
-		case s.phase == failed:
-			_ = c.Error(fmt.Errorf("sessions: a change after the response headers was not saved: %w", s.failure()))
-		case s.phase == changed && !s.stored && !s.empty():
-			_ = c.Error(errNeedsCookie)
-		default:
-			if err := s.persist(false); err != nil {
-				s.fail(err)
-			}
+		if err := s.saveLate(); err != nil {
+			_ = c.Error(err)
 		}
 	}
 	s.report(c)
+	s.end()
 }
 
 // abandon is the transition of a handler that panicked: nothing more is
@@ -268,6 +292,85 @@ func (s *Session) abandon(c *gin.Context) {
 		s.fail(errPanicked)
 		s.report(c)
 	}
+	s.end()
+}
+
+// end marks the request as finished. From then on the session reads the
+// token from the request it was given, not from gin's reused Context, and
+// its store calls outlive the request's cancelled context.
+func (s *Session) end() {
+	s.ended, s.sent, s.late, s.gin = true, true, false, nil
+}
+
+// saveLate saves the changes made after the headers, when they need no new
+// cookie, and returns why they were not saved otherwise.
+func (s *Session) saveLate() error {
+	if !s.late {
+		return nil
+	}
+	s.late = false
+	switch {
+	case s.phase == failed:
+		what := "sessions: a change after the response headers was not saved"
+		if s.ended {
+			what = "sessions: a change after the request had finished was not saved"
+		}
+		return wrapError(what, s.failure())
+	case s.phase == changed && !s.stored && !s.empty():
+		s.fail(errNeedsCookie)
+		s.late = false
+		return errNeedsCookie
+	}
+	if err := s.persist(false); err != nil {
+		s.fail(err)
+		s.late = false
+		return err
+	}
+	return nil
+}
+
+// settle ends every method that changes the session. Once the request has
+// ended no commit follows, so the change is saved now, or, when it cannot
+// be, logged: no handler is left to see Err or c.Errors. The caller holds
+// s.mu.
+func (s *Session) settle() {
+	if !s.ended {
+		return
+	}
+	if err := s.saveLate(); err != nil {
+		s.warn(err)
+	}
+}
+
+// warn reports a change made after the request that was not saved.
+func (s *Session) warn(err error) {
+	logger := s.mw.log()
+	if logger == nil {
+		return
+	}
+	logger.WarnContext(s.storeCtx(), "sessions: a session was changed after its request had finished, and the change was not saved",
+		"uuid", s.rec.UUID, "error", err)
+}
+
+// request is the request the session belongs to: gin's, while the request
+// runs, since a handler may replace it; the one the middleware was given,
+// once gin may have reused its Context for another request.
+func (s *Session) request() *http.Request {
+	if s.gin != nil {
+		return s.gin.Request
+	}
+	return s.req
+}
+
+// storeCtx is the context of the session's store calls: the request's,
+// and once the request has ended, and its context is cancelled, one that
+// keeps its values without its cancellation, so that a goroutine that
+// outlives the request can still save. The caller holds s.mu.
+func (s *Session) storeCtx() context.Context {
+	if s.ended {
+		return context.WithoutCancel(s.req.Context())
+	}
+	return s.req.Context()
 }
 
 // report puts the session's error in c.Errors, once: not when the handler
@@ -364,7 +467,7 @@ func (s *Session) persist(commit bool) error {
 	}
 	ch.Expires = m.deadline(now, now, ch.Created, s.expiry)
 	s.bindChange(&ch)
-	if err := m.store.Save(s.ctx, id, ch); err != nil {
+	if err := m.store.Save(s.storeCtx(), id, ch); err != nil {
 		return err
 	}
 	if err := s.capUserSessions(ch.UUID); err != nil {
@@ -394,7 +497,7 @@ func (s *Session) verify() error {
 	m := s.mw
 	now := m.now()
 	ch := Change{Saved: now, Expiry: s.expiry, Expires: m.deadline(now, now, s.rec.Created, s.expiry)}
-	if err := m.store.Save(s.ctx, s.id, ch); err != nil {
+	if err := m.store.Save(s.storeCtx(), s.id, ch); err != nil {
 		return err
 	}
 	s.rec.Saved, s.rec.LastSeen, s.rec.Expires = now, now, ch.Expires
@@ -405,7 +508,7 @@ func (s *Session) verify() error {
 // holds a cookie, arranges for it to be expired.
 func (s *Session) discard() error {
 	if s.stored {
-		if err := s.mw.store.Delete(s.ctx, s.id); err != nil {
+		if err := s.mw.store.Delete(s.storeCtx(), s.id); err != nil {
 			return err
 		}
 	}
@@ -423,7 +526,7 @@ func (s *Session) touch() error {
 	m := s.mw
 	now := m.now()
 	expires := m.deadline(now, s.rec.Saved, s.rec.Created, s.expiry)
-	if err := m.store.Touch(s.ctx, s.id, now, expires); err != nil {
+	if err := m.store.Touch(s.storeCtx(), s.id, now, expires); err != nil {
 		return err
 	}
 	s.touched = true

@@ -169,7 +169,7 @@ func (s *MemoryStore) save(key [32]byte, id string, ch Change, gone *[]memoryBin
 		r = nil
 	}
 	if r == nil && !ch.New {
-		return fmt.Errorf("sessions: memory store: saving %.8s…: %w", id, ErrInterrupted)
+		return wrapError(fmt.Sprintf("sessions: memory store: saving %.8s…", id), ErrInterrupted)
 	}
 	var old string
 	if r != nil {
@@ -292,10 +292,10 @@ func applyChange(old string, ch Change) (string, error) {
 				// Integer text and overflow as Redis's HINCRBY sees them.
 				n, ok := decodeInt64(v)
 				if !ok {
-					return "", fmt.Errorf("sessions: memory store: incrementing %q: %w", k, ErrNotInteger)
+					return "", wrapError(fmt.Sprintf("sessions: memory store: incrementing %q", k), ErrNotInteger)
 				}
 				if sums[k], ok = addInt64(n, d); !ok {
-					return "", fmt.Errorf("sessions: memory store: incrementing %q by %d would overflow: %w", k, d, ErrNotInteger)
+					return "", wrapError(fmt.Sprintf("sessions: memory store: incrementing %q by %d would overflow", k, d), ErrNotInteger)
 				}
 			}
 		}

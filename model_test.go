@@ -29,10 +29,11 @@ const (
 	opAddFlash
 	opFlashes
 	opSave
+	opSetBad // Set of a struct whose JSON would be {}: the request fails
 	opKinds
 )
 
-var opNames = [...]string{"Get", "Set", "Pop", "Delete", "Incr", "Clear", "Flush", "CycleKey", "SetExpiry", "AddFlash", "Flashes", "Save"}
+var opNames = [...]string{"Get", "Set", "Pop", "Delete", "Incr", "Clear", "Flush", "CycleKey", "SetExpiry", "AddFlash", "Flashes", "Save", "SetBad"}
 
 // op is one operation: key and value where they apply; an int value when
 // str is empty.
@@ -45,7 +46,7 @@ type op struct {
 
 func (o op) String() string {
 	switch o.kind {
-	case opGet, opPop, opDelete:
+	case opGet, opPop, opDelete, opSetBad:
 		return opNames[o.kind] + "(" + o.key + ")"
 	case opSet:
 		return "Set(" + o.key + "," + o.value() + ")"
@@ -78,10 +79,11 @@ const (
 	answerLate          // 200, then the late ops
 	answerLateAfter5xx  // 500, then the late ops
 	answerHandleContext // gin's internal redirect to a route that answers 200
+	answerAfter         // 200; a goroutine runs the late ops once the client has the response
 	answerKinds
 )
 
-var answerNames = [...]string{"String", "Redirect", "Status204", "5xx", "panic", "Stream+Flush", "change after the headers", "change after a 5xx", "HandleContext"}
+var answerNames = [...]string{"String", "Redirect", "Status204", "5xx", "panic", "Stream+Flush", "change after the headers", "change after a 5xx", "HandleContext", "use after the request"}
 
 // status is the status the handler itself answers with.
 func (a answerKind) status() int {
@@ -200,7 +202,8 @@ type modelRequest struct {
 	sendCookie  bool
 	savedEarly  bool
 	expireCkie  bool
-	newCookie   int // the cookie the response sets (-1: expires it, 0: none)
+	ended       bool // the request has finished: each change is saved at once
+	newCookie   int  // the cookie the response sets (-1: expires it, 0: none)
 	obs         []string
 	secondState *modelRequest
 }
@@ -356,6 +359,8 @@ func (q *modelRequest) apply(o op) string {
 	case opSetExpiry:
 		q.persistent, q.sendCookie = true, true
 		q.change()
+	case opSetBad:
+		q.fail(http.StatusInternalServerError)
 	case opAddFlash:
 		list := `["` + o.str + `"]`
 		if raw, ok := q.view[flashKey]; ok {
@@ -380,6 +385,7 @@ func (q *modelRequest) save() string {
 	case q.failed:
 		return "err"
 	case q.sent && q.changed && !q.stored && len(q.view) > 0:
+		q.fail(http.StatusInternalServerError) // the failure is Err's at once
 		return "err"
 	}
 	if status := q.persist(false); status != 0 {
@@ -488,23 +494,45 @@ func (q *modelRequest) commit(status int) int {
 	return status
 }
 
-// finish is the end of the chain: the late changes.
+// finish is the end of the chain: the late changes. The request has ended
+// then.
 func (q *modelRequest) finish(status int) {
+	defer func() { q.ended, q.sent = true, true }()
 	if !q.loaded || !q.late {
 		return
 	}
-	q.late = false
 	if status >= http.StatusInternalServerError {
 		q.fail(0)
 	}
+	q.saveLate()
+}
+
+// saveLate saves the changes since the headers when no new cookie is
+// needed; a new session's, which would need one, fails.
+func (q *modelRequest) saveLate() {
+	if !q.late {
+		return
+	}
+	q.late = false
 	switch {
 	case q.failed:
 	case q.changed && !q.stored && len(q.view) > 0:
+		q.fail(http.StatusInternalServerError)
 	default:
 		if s := q.persist(false); s != 0 {
 			q.fail(s)
 		}
 	}
+}
+
+// after is an op of a goroutine that outlived the request: once the
+// request has ended, a change is saved at once, or fails.
+func (q *modelRequest) after(o op) string {
+	got := q.apply(o)
+	if o.kind != opSave {
+		q.saveLate()
+	}
+	return got
 }
 
 // run is the model of a whole request sent with cookie; it returns the
@@ -532,10 +560,17 @@ func (m *model) runNoFault(r *request, cookie int) (status int, obs []string, af
 		q.fail(http.StatusInternalServerError)
 	}
 	status = q.commit(r.answer.status())
-	for _, o := range r.late {
-		q.obs = append(q.obs, q.apply(o))
+	if r.answer != answerAfter {
+		for _, o := range r.late {
+			q.obs = append(q.obs, q.apply(o))
+		}
 	}
 	q.finish(status)
+	if r.answer == answerAfter {
+		for _, o := range r.late {
+			q.obs = append(q.obs, q.after(o))
+		}
+	}
 	after = cookie
 	switch {
 	case q.newCookie > 0:

@@ -111,7 +111,7 @@ func generate(seed uint64) []*request {
 	reqs := make([]*request, 1+rng.IntN(4))
 	for i := range reqs {
 		r := &request{ops: genOps(rng, rng.IntN(6)), answer: answerKind(rng.IntN(int(answerKinds)))}
-		if r.answer == answerLate || r.answer == answerLateAfter5xx {
+		if r.answer == answerLate || r.answer == answerLateAfter5xx || r.answer == answerAfter {
 			r.late = genOps(rng, 1+rng.IntN(3))
 		}
 		if rng.IntN(3) == 0 {
@@ -239,6 +239,7 @@ type modelHandler struct {
 	engine *gin.Engine
 	reqs   []*request
 	obs    [][]string
+	after  func() // the ops a goroutine runs once the response is out
 }
 
 func (h *modelHandler) build(st sessions.Store) *gin.Engine {
@@ -246,7 +247,9 @@ func (h *modelHandler) build(st sessions.Store) *gin.Engine {
 	r.Use(gin.CustomRecoveryWithWriter(io.Discard, func(c *gin.Context, _ any) {
 		c.AbortWithStatus(http.StatusInternalServerError)
 	}))
-	r.Use(sessions.Middleware(st))
+	// The model checks what is saved; the reports of what is not are
+	// TestSessionAfterRequest's.
+	r.Use(sessions.Middleware(st, sessions.WithLogger(nil)))
 	r.GET("/run", h.run)
 	r.GET("/inner", func(c *gin.Context) { c.String(http.StatusOK, "inner") })
 	return r
@@ -263,6 +266,17 @@ func (h *modelHandler) serve(cl *modelClient, r *request) (int, []string) {
 	}
 	rec := newRecorder()
 	h.engine.ServeHTTP(rec, req)
+	if after := h.after; after != nil {
+		// The client has the response: the goroutine the handler started
+		// goes on, and the request's scenario ends when it is done.
+		h.after = nil
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			after()
+		}()
+		<-done
+	}
 	for _, ck := range rec.Result().Cookies() {
 		if ck.Name != "sessionid" {
 			continue
@@ -320,8 +334,18 @@ func (h *modelHandler) run(c *gin.Context) {
 	case answerHandleContext:
 		c.Request.URL.Path = "/inner"
 		h.engine.HandleContext(c)
+	case answerAfter:
+		h.after = func() {
+			for _, o := range r.late {
+				h.obs[i] = append(h.obs[i], apply(s, o))
+			}
+		}
+		c.String(http.StatusOK, "answered")
 	}
 }
+
+// unencodable is a struct whose JSON would be {}: Set refuses it.
+type unencodable struct{ secret string }
 
 // apply performs o on s and returns what the handler reads.
 func apply(s *sessions.Session, o op) string {
@@ -357,6 +381,8 @@ func apply(s *sessions.Session, o op) string {
 			return "err"
 		}
 		return "nil"
+	case opSetBad:
+		s.Set(o.key, unencodable{secret: "x"})
 	}
 	return ""
 }

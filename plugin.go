@@ -34,6 +34,7 @@ package sessions
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -61,6 +62,8 @@ type middleware struct {
 	absolute     time.Duration
 	header       string
 	errorHandler func(*gin.Context, error)
+	logger       *slog.Logger
+	loggerSet    bool
 	maxPerUser   int
 	key          string
 	keyAny       any // key, boxed once rather than on every request
@@ -183,17 +186,36 @@ func WithHeader(name string) Option {
 }
 
 // WithErrorHandler sets what answers the request when the session cannot be
-// loaded or saved, instead of the handler's response. The default aborts
-// with 503 Service Unavailable when the store cannot be reached
-// (ErrUnavailable), 400 Bad Request when the session was deleted by a
-// concurrent request (ErrInterrupted), and 500 otherwise. Whatever fn does,
-// the client never sees the handler's success: a handler that writes
-// nothing gets that status. A nil fn panics.
+// loaded or saved, instead of the handler's response. The default answers
+// in plain text, with the status ErrorStatus gives: 503 Service Unavailable
+// when the store cannot be reached (ErrUnavailable), 400 Bad Request when
+// the session was deleted by a concurrent request (ErrInterrupted), and 500
+// otherwise. A site that shows its visitors HTML sets its own, which calls
+// ErrorStatus for the status and renders a page (see the example). Whatever
+// fn does, the client never sees the handler's success: a handler that
+// writes nothing gets that status. A nil fn panics.
 func WithErrorHandler(fn func(c *gin.Context, err error)) Option {
 	if fn == nil {
 		panic("sessions: WithErrorHandler(nil): pass a function")
 	}
 	return func(m *middleware) { m.errorHandler = fn }
+}
+
+// WithLogger sets where the middleware reports what no handler is left to
+// see: a change to a session after its request had finished that could not
+// be saved, one Warn record each, with the session's UUID and the reason
+// (see Session). The default is slog.Default() at the time of the report;
+// nil turns the reports off.
+func WithLogger(logger *slog.Logger) Option {
+	return func(m *middleware) { m.logger, m.loggerSet = logger, true }
+}
+
+// log returns the logger reports go to, or nil when they are off.
+func (m *middleware) log() *slog.Logger {
+	if !m.loggerSet {
+		return slog.Default()
+	}
+	return m.logger
 }
 
 // WithContextKey sets the gin.Context key the session is stored under;
@@ -259,14 +281,13 @@ func (m *middleware) check() {
 // handle runs for every request: it installs a session that loads on first
 // use and a writer that commits it before the first byte goes out.
 func (m *middleware) handle(c *gin.Context) {
-	ctx := c.Request.Context()
-	if rs, ok := ctx.(*requestState); ok && rs.session.mw == m {
+	if rs, ok := c.Request.Context().(*requestState); ok && rs.session.mw == m {
 		m.handleAgain(c, &rs.session)
 		return
 	}
 	rs := &requestState{}
 	s := &rs.session
-	s.mw, s.ctx, s.gin = m, ctx, c
+	s.mw, s.req, s.gin = m, c.Request, c
 	rs.writer = sessionWriter{ResponseWriter: c.Writer, s: s}
 
 	c.Writer = &rs.writer
@@ -314,13 +335,13 @@ type requestState struct {
 }
 
 // Deadline is the request's own context's.
-func (rs *requestState) Deadline() (time.Time, bool) { return rs.session.ctx.Deadline() }
+func (rs *requestState) Deadline() (time.Time, bool) { return rs.session.req.Context().Deadline() }
 
 // Done is the request's own context's.
-func (rs *requestState) Done() <-chan struct{} { return rs.session.ctx.Done() }
+func (rs *requestState) Done() <-chan struct{} { return rs.session.req.Context().Done() }
 
 // Err is the request's own context's.
-func (rs *requestState) Err() error { return rs.session.ctx.Err() }
+func (rs *requestState) Err() error { return rs.session.req.Context().Err() }
 
 // Value returns the session for its key and defers to the request's
 // context for everything else.
@@ -328,7 +349,7 @@ func (rs *requestState) Value(key any) any {
 	if k, ok := key.(ctxKey); ok && string(k) == rs.session.mw.key {
 		return &rs.session
 	}
-	return rs.session.ctx.Value(key)
+	return rs.session.req.Context().Value(key)
 }
 
 // age is how long a session with the given policy lives after a save.
@@ -450,10 +471,10 @@ func validCookieName(name string) bool {
 	return (&http.Cookie{Name: name, Value: "x"}).Valid() == nil
 }
 
-// defaultErrorHandler answers 503 when the store is unreachable, 400 when a
-// concurrent request deleted the session, 500 otherwise.
+// defaultErrorHandler answers with ErrorStatus's code and a plain-text
+// line: the sentinel's message for 503 and 400, the status text otherwise.
 func defaultErrorHandler(c *gin.Context, err error) {
-	code := statusFor(err)
+	code := ErrorStatus(err)
 	msg := http.StatusText(code)
 	switch code {
 	case http.StatusServiceUnavailable:
@@ -464,8 +485,18 @@ func defaultErrorHandler(c *gin.Context, err error) {
 	c.String(code, msg)
 }
 
-// statusFor classifies a session error as an HTTP status.
-func statusFor(err error) int {
+// ErrorStatus returns the HTTP status the default error handler answers err
+// with: 503 Service Unavailable when the store could not be reached
+// (ErrUnavailable), 400 Bad Request when a concurrent request deleted the
+// session (ErrInterrupted), 500 Internal Server Error for anything else (a
+// value that cannot be encoded, a failed Incr, a store that refused the
+// change). A handler set with WithErrorHandler calls it to answer with the
+// same status in its own words, an HTML page say:
+//
+//	sessions.WithErrorHandler(func(c *gin.Context, err error) {
+//		c.HTML(sessions.ErrorStatus(err), "error.html", gin.H{"retry": errors.Is(err, sessions.ErrUnavailable)})
+//	})
+func ErrorStatus(err error) int {
 	switch {
 	case errors.Is(err, ErrUnavailable):
 		return http.StatusServiceUnavailable

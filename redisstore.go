@@ -110,6 +110,18 @@ const defaultRedisKeyPrefix = "session:"
 // the client with ContextTimeoutEnabled: true; otherwise its ReadTimeout and
 // WriteTimeout apply.
 //
+// NewRedisStore makes no call to Redis: a store on a Redis that is down is
+// built without a word, and its requests answer 503 until Redis is back. To
+// fail fast at start-up instead, as pgstore.New does, ping the client with a
+// deadline before building the store:
+//
+//	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+//	defer cancel()
+//	if err := rdb.Ping(ctx).Err(); err != nil {
+//		log.Fatalf("sessions: Redis at %s is not answering: %v", rdb.Options().Addr, err)
+//	}
+//	store := sessions.NewRedisStore(rdb)
+//
 // NewRedisStore panics when client is nil or an option is impossible.
 func NewRedisStore(client redis.UniversalClient, opts ...RedisOption) *RedisStore {
 	if client == nil {
@@ -309,7 +321,7 @@ func saveReply(reply string) error {
 		if k, ok := keyOfField(field); ok {
 			field = k
 		}
-		return fmt.Errorf("sessions: redis save: incrementing %q: %s: %w", field, reason, ErrNotInteger)
+		return wrapError(fmt.Sprintf("sessions: redis save: incrementing %q: %s", field, reason), ErrNotInteger)
 	}
 	return fmt.Errorf("sessions: redis save: unexpected script reply %q", reply)
 }

@@ -3,6 +3,7 @@ package sessions
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -140,3 +141,21 @@ var (
 	// ErrNotInteger means Incr was applied to a value that is not an integer.
 	ErrNotInteger = errors.New("sessions: value is not an integer")
 )
+
+// wrappedError is an error with context in front, the "sessions: " prefix
+// said once: the wrapped error's own prefix is dropped from the message.
+type wrappedError struct {
+	msg string
+	err error
+}
+
+// wrapError returns err with msg, which starts with "sessions: ", in front.
+func wrapError(msg string, err error) error {
+	return &wrappedError{msg: msg, err: err}
+}
+
+func (e *wrappedError) Error() string {
+	return e.msg + ": " + strings.TrimPrefix(e.err.Error(), "sessions: ")
+}
+
+func (e *wrappedError) Unwrap() error { return e.err }

@@ -143,8 +143,7 @@ func (s *Session) Login(principal string) {
 	if principal == "" {
 		panic("sessions: Login(\"\"): pass the id of the user who logged in")
 	}
-	ip := s.gin.ClientIP()
-	ua := truncateUTF8(s.gin.Request.UserAgent(), maxUserAgent)
+	ip, ua := s.client()
 	if p := s.Principal(); p != "" && p != principal {
 		s.Flush()
 	}
@@ -153,6 +152,17 @@ func (s *Session) Login(principal string) {
 	defer s.mu.Unlock()
 	s.rec.Principal, s.rec.IP, s.rec.UserAgent = principal, ip, ua
 	s.login = true
+}
+
+// client returns the client's IP (c.ClientIP()) and User-Agent, or "" once
+// the request has ended and gin's Context is no longer its.
+func (s *Session) client() (ip, userAgent string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gin == nil {
+		return "", ""
+	}
+	return s.gin.ClientIP(), truncateUTF8(s.gin.Request.UserAgent(), maxUserAgent)
 }
 
 // Principal returns the user the session is bound to by Login, or "" for
@@ -170,14 +180,14 @@ func (s *Session) Principal() string {
 // nil for an anonymous session and ErrNotSupported when the store keeps no
 // per-user index. A Login in this request shows once the session is saved.
 func (s *Session) UserSessions() ([]SessionInfo, error) {
-	principal, self := s.binding()
+	ctx, principal, self := s.binding()
 	if principal == "" {
 		return nil, nil
 	}
 	// The middleware's options may end a session sooner than its store
 	// does (an absolute timeout, a shorter cookie age): list what it serves.
 	now := s.mw.now()
-	infos, err := listUser(s.ctx, s.mw.store, principal, func(r Record) bool { return s.mw.alive(r, now) })
+	infos, err := listUser(ctx, s.mw.store, principal, func(r Record) bool { return s.mw.alive(r, now) })
 	for i := range infos {
 		infos[i].Current = self != "" && infos[i].UUID == self
 	}
@@ -189,7 +199,7 @@ func (s *Session) UserSessions() ([]SessionInfo, error) {
 // ended. It returns 0, nil for an anonymous session and ErrNotSupported when
 // the store keeps no per-user index.
 func (s *Session) RevokeOtherSessions() (int, error) {
-	principal, self := s.binding()
+	ctx, principal, self := s.binding()
 	if principal == "" {
 		return 0, nil
 	}
@@ -197,15 +207,49 @@ func (s *Session) RevokeOtherSessions() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return us.DeleteUserSessions(s.ctx, principal, UserSelection{Except: self})
+	return us.DeleteUserSessions(ctx, principal, UserSelection{Except: self})
 }
 
-// binding returns the session's principal and UUID.
-func (s *Session) binding() (principal, uuid string) {
+// RevokeSession ends one session of the user this session is bound to, the
+// one whose UUID is uuid (SessionInfo.UUID), at once: its next request gets
+// a new, empty, anonymous session. For this session's own UUID it is Flush,
+// a logout: the request goes on with a new session, so a flash added
+// afterwards shows on the next page. It returns nil for a session that is
+// gone already or belongs to another user, and for an anonymous session;
+// ErrNotSupported when the store keeps no per-user index; an error for an
+// empty uuid; and the store's error when the deletion failed.
+func (s *Session) RevokeSession(uuid string) error {
+	ctx, principal, self := s.binding()
+	switch {
+	case principal == "":
+		return nil
+	case uuid == "":
+		return errEmptyUUID
+	case uuid == self:
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		err := s.flush()
+		s.settle()
+		return err
+	}
+	us, err := userStore(s.mw.store, principal)
+	if err != nil {
+		return err
+	}
+	_, err = us.DeleteUserSessions(ctx, principal, UserSelection{UUID: uuid})
+	return err
+}
+
+// errEmptyUUID is RevokeSession's answer to an empty uuid.
+var errEmptyUUID = errors.New("sessions: RevokeSession: empty uuid: pass SessionInfo.UUID")
+
+// binding returns the context of the session's store calls, and its
+// principal and UUID.
+func (s *Session) binding() (ctx context.Context, principal, uuid string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	return s.rec.Principal, s.rec.UUID
+	return s.storeCtx(), s.rec.Principal, s.rec.UUID
 }
 
 // UserSessions returns the live sessions of principal in store, most
@@ -245,13 +289,18 @@ func listUser(ctx context.Context, store Store, principal string, alive func(Rec
 // gone already, or belongs to another user, is not an error. It returns
 // ErrNotSupported when store keeps no per-user index, and an error for an
 // empty principal or uuid.
+//
+// It knows nothing of the request that calls it: revoking that request's
+// own session this way makes its later changes fail with ErrInterrupted
+// (400). In a handler, call Session.RevokeSession, which logs the request's
+// own session out as Flush does.
 func RevokeSession(ctx context.Context, store Store, principal, uuid string) error {
 	us, err := userStore(store, principal)
 	if err != nil {
 		return err
 	}
 	if uuid == "" {
-		return errors.New("sessions: RevokeSession: empty uuid: pass SessionInfo.UUID")
+		return errEmptyUUID
 	}
 	_, err = us.DeleteUserSessions(ctx, principal, UserSelection{UUID: uuid})
 	return err
@@ -300,7 +349,7 @@ func (s *Session) issueToken() (string, error) {
 	if s.rec.Principal == "" || !ok {
 		return newToken(), nil
 	}
-	tag, err := us.UserTag(s.ctx, s.rec.Principal)
+	tag, err := us.UserTag(s.storeCtx(), s.rec.Principal)
 	if err != nil {
 		return "", err
 	}
@@ -322,6 +371,9 @@ func (s *Session) bindChange(ch *Change) {
 		ch.IP, ch.UserAgent = s.rec.IP, s.rec.UserAgent
 		return
 	}
+	if s.gin == nil {
+		return // the request has ended: its IP is no longer known
+	}
 	if ip := s.gin.ClientIP(); ip != s.rec.IP {
 		ch.IP, s.rec.IP = ip, ip
 	}
@@ -337,6 +389,6 @@ func (s *Session) capUserSessions(self string) error {
 		return nil
 	}
 	us := s.mw.store.(UserStore) // the middleware checked at setup
-	_, err := us.DeleteUserSessions(s.ctx, s.rec.Principal, UserSelection{Except: self, Keep: s.mw.maxPerUser - 1})
+	_, err := us.DeleteUserSessions(s.storeCtx(), s.rec.Principal, UserSelection{Except: self, Keep: s.mw.maxPerUser - 1})
 	return err
 }

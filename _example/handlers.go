@@ -111,8 +111,7 @@ func login(c *gin.Context) {
 		return
 	}
 	s := sessions.Default(c)
-	s.Login(name)
-	s.Set("username", name)
+	s.Login(name) // the templates show it as {{ .principal }}
 	s.AddFlash("Welcome, " + name)
 	c.Redirect(http.StatusSeeOther, "/")
 }

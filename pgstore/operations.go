@@ -82,7 +82,7 @@ func (s *Store) Save(ctx context.Context, id string, ch sessions.Change) error {
 }
 
 // errInterrupted is Save's answer for a record that is gone.
-var errInterrupted = fmt.Errorf("sessions: postgres save: %w", sessions.ErrInterrupted)
+var errInterrupted = wrapSentinel("sessions: postgres save", sessions.ErrInterrupted)
 
 // increment saves a change that has increments: see statements.increment.
 func (s *Store) increment(ctx context.Context, id string, ch sessions.Change, deleted []string, set string) error {
@@ -104,8 +104,8 @@ func (s *Store) increment(ctx context.Context, id string, ch sessions.Change, de
 	case saved:
 		return nil
 	case len(bad) > 0:
-		return fmt.Errorf("sessions: postgres save: incrementing %s: the value is not an integer, or the sum is outside the int64 range: %w",
-			quoteAll(bad), sessions.ErrNotInteger)
+		return wrapSentinel(fmt.Sprintf("sessions: postgres save: incrementing %s (or the sum is outside the int64 range)", quoteAll(bad)),
+			sessions.ErrNotInteger)
 	}
 	return errInterrupted
 }

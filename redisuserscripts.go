@@ -16,6 +16,20 @@ local function outlive(idx, key, at)
 end
 `
 
+// luaReadable fails the script on a reply that is an error other than
+// WRONGTYPE: a record of the index that cannot be read here (a Cluster
+// slot half way through a migration answers "non local key", ASK or
+// TRYAGAIN) is not a dead record. The error starts with TRYAGAIN, which
+// the Cluster client retries and the store reports as ErrUnavailable.
+const luaReadable = `
+local function readable(v)
+  if type(v) == 'table' and v.err and string.sub(v.err, 1, 9) ~= 'WRONGTYPE' then
+    error({err = 'TRYAGAIN ' .. v.err})
+  end
+  return v
+end
+`
+
 // luaIndexOf finds the index of a record from the principal it holds,
 // as userIndexKey does; nil for a record without one.
 const luaIndexOf = `
@@ -35,12 +49,12 @@ end
 //
 //	KEYS[1], KEYS[2]  the session key, the index
 //	ARGV              as newScript's, with @w, @i and @a1… among the fields
-var newUserScript = newRedisScript(luaOutlive + "local function save()\n" + newLua + "\nend\n" + `
+var newUserScript = newRedisScript(luaOutlive + luaReadable + "local function save()\n" + newLua + "\nend\n" + `
 local key, idx = KEYS[1], KEYS[2]
 local base = key:sub(1, #key - 32)
 local dead = {}
 for _, m in ipairs(redis.call('HKEYS', idx)) do
-  if redis.call('EXISTS', base .. m) == 0 then dead[#dead + 1] = m end
+  if readable(redis.pcall('EXISTS', base .. m)) == 0 then dead[#dead + 1] = m end
 end
 for _, m in ipairs(dead) do redis.call('HDEL', idx, m) end
 local r = save()
@@ -115,21 +129,20 @@ return n
 
 // luaLiveUsers reads the live records of an index, dropping the entries of
 // the others.
-const luaLiveUsers = `
+const luaLiveUsers = luaReadable + `
 -- The fields a listing returns, @w first.
 local fields = {'@w', '@c', '@s', '@l', '@x', '@p', '@u', '@t', '@i', '@a1', '@a2', '@a3', '@a4'}
 
 -- live returns the records in idx of principal that expire after now, each
 -- as {member, values of fields}, and drops every other entry. A record
--- that cannot be read for another reason than its type (a Cluster slot
--- moving: ASK, TRYAGAIN) fails the script before anything is written: an
--- error is not a dead record.
+-- that cannot be read for another reason than its type fails the script
+-- (see readable) before anything is written: an error is not a dead
+-- record.
 local function live(idx, principal, now)
   local base = idx:sub(1, #idx - 41)
   local out, dead = {}, {}
   for _, m in ipairs(redis.call('HKEYS', idx)) do
-    local v = redis.pcall('HMGET', base .. m, unpack(fields))
-    if v.err and string.sub(v.err, 1, 9) ~= 'WRONGTYPE' then error(v) end
+    local v = readable(redis.pcall('HMGET', base .. m, unpack(fields)))
     local c, x = tonumber(v[2]), tonumber(v[5])
     if v.err or v[1] ~= principal or not c or not x or (tonumber(v[3]) or c) + x <= now then
       dead[#dead + 1] = m

@@ -23,7 +23,7 @@ import (
 // on: memory, a Redis node and a real Redis Cluster.
 type userStoreKind struct {
 	name string
-	open func(t *testing.T) (func(t *testing.T) sessions.UserStore)
+	open func(t *testing.T) func(t *testing.T) sessions.UserStore
 }
 
 var userStoreKinds = []userStoreKind{

@@ -30,6 +30,40 @@ local function readable(v)
 end
 `
 
+// luaUnsettled tells a record that is missing from one that is elsewhere:
+// while a Cluster moves the index's hash slot, the server that imports it
+// answers for keys that have not arrived yet as if they were missing, so a
+// missing record proves nothing and the script fails with TRYAGAIN instead
+// of dropping its entry. Outside a Cluster a missing record is dead. It
+// reads CLUSTER NODES once per run, and only when a record is missing.
+const luaUnsettled = `
+local unsettledMemo
+local function unsettled(idx)
+  if unsettledMemo == nil then
+    unsettledMemo = false
+    local nodes = redis.pcall('CLUSTER', 'NODES')
+    if type(nodes) == 'string' then
+      local slot = redis.call('CLUSTER', 'KEYSLOT', idx)
+      for line in nodes:gmatch('[^\n]+') do
+        -- This server's line lists the slots it imports [n-<-id] or
+        -- migrates [n->-id].
+        if line:find('myself', 1, true) and line:find('[' .. slot .. '-', 1, true) then
+          unsettledMemo = true
+        end
+      end
+    end
+  end
+  return unsettledMemo
+end
+
+-- missing fails the script when a missing record of idx may be elsewhere.
+local function missing(idx)
+  if unsettled(idx) then
+    error({err = 'TRYAGAIN a record of the index is on another server while its slot moves'})
+  end
+end
+`
+
 // luaIndexOf finds the index of a record from the principal it holds,
 // as userIndexKey does; nil for a record without one.
 const luaIndexOf = `
@@ -49,12 +83,15 @@ end
 //
 //	KEYS[1], KEYS[2]  the session key, the index
 //	ARGV              as newScript's, with @w, @i and @a1… among the fields
-var newUserScript = newRedisScript(luaOutlive + luaReadable + "local function save()\n" + newLua + "\nend\n" + `
+var newUserScript = newRedisScript(luaOutlive + luaReadable + luaUnsettled + "local function save()\n" + newLua + "\nend\n" + `
 local key, idx = KEYS[1], KEYS[2]
 local base = key:sub(1, #key - 32)
 local dead = {}
 for _, m in ipairs(redis.call('HKEYS', idx)) do
-  if readable(redis.pcall('EXISTS', base .. m)) == 0 then dead[#dead + 1] = m end
+  if readable(redis.pcall('EXISTS', base .. m)) == 0 then
+    missing(idx)
+    dead[#dead + 1] = m
+  end
 end
 for _, m in ipairs(dead) do redis.call('HDEL', idx, m) end
 local r = save()
@@ -129,7 +166,7 @@ return n
 
 // luaLiveUsers reads the live records of an index, dropping the entries of
 // the others.
-const luaLiveUsers = luaReadable + `
+const luaLiveUsers = luaReadable + luaUnsettled + `
 -- The fields a listing returns, @w first.
 local fields = {'@w', '@c', '@s', '@l', '@x', '@p', '@u', '@t', '@i', '@a1', '@a2', '@a3', '@a4'}
 
@@ -143,6 +180,7 @@ local function live(idx, principal, now)
   local out, dead = {}, {}
   for _, m in ipairs(redis.call('HKEYS', idx)) do
     local v = readable(redis.pcall('HMGET', base .. m, unpack(fields)))
+    if not v.err and not v[1] and not v[2] and not v[5] then missing(idx) end
     local c, x = tonumber(v[2]), tonumber(v[5])
     if v.err or v[1] ~= principal or not c or not x or (tonumber(v[3]) or c) + x <= now then
       dead[#dead + 1] = m

@@ -25,6 +25,13 @@ import (
 func TestRedisUserIndexDuringSlotMigration(t *testing.T) {
 	c := redistest.StartCluster(t)
 	rdb := closeAtEnd(t, redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs()}))
+	// Either some records move first, the index staying on the old master,
+	// or the index moves with some records, the others staying behind.
+	t.Run("records first", func(t *testing.T) { testUserSlotMigration(t, c, rdb, false) })
+	t.Run("index first", func(t *testing.T) { testUserSlotMigration(t, c, rdb, true) })
+}
+
+func testUserSlotMigration(t *testing.T, c *redistest.Cluster, rdb redis.UniversalClient, indexFirst bool) {
 	prefix := testPrefix(t, rdb)
 	store := sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(prefix))
 	engine := newEngine(store, []sessions.Option{sessions.WithMaxSessionsPerUser(10)}, userRoutes(store))
@@ -49,6 +56,9 @@ func TestRedisUserIndexDuringSlotMigration(t *testing.T) {
 	m := c.MigrateSlot(slot, to)
 	host, port, _ := net.SplitHostPort(to.Addr)
 	moved := records[:devices/2]
+	if indexFirst {
+		moved = append([]string{index}, records[devices/2:]...)
+	}
 	if _, err := redistest.Do(from.Addr, append([]string{"MIGRATE", host, port, "", "0", "5000", "KEYS"}, moved...)...); err != nil {
 		t.Fatalf("MIGRATE: %v", err)
 	}

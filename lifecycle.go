@@ -41,7 +41,9 @@ import (
 //	                             starts if values follow)       expired any more
 //	CycleKey                     now: Delete the old record;    → failed (no new cookie can
 //	                             → changed, saved under a new   reach the client); the old
-//	                             token at the commit            session is left as it was
+//	                             token at the commit; a record  session is left as it was
+//	                             found gone (revoked meanwhile)
+//	                             → failed (ErrInterrupted, 400)
 //	Save()                       changed → clean (one Save);    changed → clean when the token
 //	                             a store error → failed         is the client's; a session
 //	                                                            that needs a new cookie: an

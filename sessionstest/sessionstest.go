@@ -36,10 +36,14 @@ import (
 // values, so a store may return equal JSON text spaced or ordered
 // differently.
 //
+// Run checks that Delete reports whether it found the record, and that of
+// concurrent deletes of one record exactly one finds it.
+//
 // When the store implements sessions.UserStore, Run also checks the
 // per-user index: the tag, the listing, each selection of a deletion, that
-// dead sessions are never listed, and a deletion racing new sessions of
-// the same user.
+// dead sessions are never listed, a deletion racing new sessions of the
+// same user, Delete racing DeleteUserSessions, and logins with
+// Change.MaxUserSessions, one at a time and concurrent.
 func Run(t *testing.T, newStore func(t *testing.T) sessions.Store) {
 	t.Helper()
 	for _, tc := range cases {

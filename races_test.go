@@ -445,9 +445,9 @@ func TestRedisSaveThenCommitKeepsIndex(t *testing.T) {
 				t.Fatalf("login: %d %q", rec.Code, rec.Body)
 			}
 			record, index := userKeys(t, store, prefix, "ann", browser)
-			recTTL, idxTTL := rdb.PTTL(t.Context(), record).Val(), rdb.PTTL(t.Context(), index).Val()
-			if recTTL <= 0 || idxTTL < recTTL {
-				t.Errorf("the record lives %v, its index %v: the index must outlive the record", recTTL, idxTTL)
+			recAt, idxAt := rdb.PExpireTime(t.Context(), record).Val(), rdb.PExpireTime(t.Context(), index).Val()
+			if recAt <= 0 || idxAt < recAt {
+				t.Errorf("the record expires at %v, its index at %v: the index must outlive the record", recAt, idxAt)
 			}
 			if n, err := sessions.RevokeUserSessions(t.Context(), store, "ann"); n != 1 || err != nil {
 				t.Errorf("RevokeUserSessions = %d, %v; want 1, nil", n, err)

@@ -396,10 +396,11 @@ func redisError(op string, err error) error {
 }
 
 // unavailablePrefixes are the Redis error replies that mean the server is
-// there but cannot serve now: loading, failing over, out of memory, busy.
+// there but cannot serve now: loading, failing over, out of memory, busy,
+// or a Cluster slot moving faster than the client's redirections follow.
 var unavailablePrefixes = []string{
 	"LOADING", "CLUSTERDOWN", "TRYAGAIN", "MASTERDOWN", "READONLY",
-	"BUSY", "OOM", "NOREPLICAS", "ERR max number of clients",
+	"BUSY", "OOM", "NOREPLICAS", "ERR max number of clients", "MOVED", "ASK",
 }
 
 // redisUnavailable reports whether err means that Redis could not be reached

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -34,7 +35,9 @@ func TestRedisUserIndexDuringSlotMigration(t *testing.T) {
 func testUserSlotMigration(t *testing.T, c *redistest.Cluster, rdb redis.UniversalClient, indexFirst bool) {
 	prefix := testPrefix(t, rdb)
 	store := sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(prefix))
-	engine := newEngine(store, []sessions.Option{sessions.WithMaxSessionsPerUser(10)}, userRoutes(store))
+	clk := &clock{now: time.Now()}
+	engine := newEngine(store, []sessions.Option{sessions.WithMaxSessionsPerUser(10), sessions.WithIdleTimeout(time.Hour), sessions.WithClock(clk.Now)},
+		userRoutes(store))
 
 	const devices = 6
 	browsers := make([]*client, devices)
@@ -87,8 +90,24 @@ func testUserSlotMigration(t *testing.T, c *redistest.Cluster, rdb redis.Univers
 		t.Errorf("midway: RevokeUserSessions: %v, want an error wrapping ErrUnavailable (try again)", err)
 	}
 
+	// A minute later every device comes back: the idle timeout's touch
+	// moves each record's expiry, and must move the index's too, or fail.
+	clk.advance(time.Minute)
+	for i, b := range browsers {
+		if rec := b.get("/me"); rec.Code != http.StatusOK && rec.Code != http.StatusServiceUnavailable {
+			t.Errorf("midway: device %d: /me answered %d %q, want 200 or 503", i, rec.Code, rec.Body)
+		}
+	}
+
 	m.MoveKeys()
 	m.Finish()
+
+	idxAt := rdb.PExpireTime(t.Context(), index).Val()
+	for i, key := range records {
+		if at := rdb.PExpireTime(t.Context(), key).Val(); at > idxAt {
+			t.Errorf("device %d's record expires %v after its index", i, at-idxAt)
+		}
+	}
 
 	infos, err := sessions.UserSessions(t.Context(), store, "ann")
 	if err != nil {

@@ -143,12 +143,13 @@ return r
 //
 //	KEYS[1]  the session key
 //	ARGV     as touchScript's
-var touchUserScript = newRedisScript(luaOutlive + luaIndexOf + "local function touch()\n" + touchLua + "\nend\n" + `
+var touchUserScript = newRedisScript(luaOutlive + luaIndexOf + luaReadable + luaUnsettled + "local function touch()\n" + touchLua + "\nend\n" + `
+-- The index is not a declared key: while its slot moves it may be on the
+-- other server, and the record's new expiry must not outrun it.
+local idx = indexOf(KEYS[1])
+if idx and readable(redis.pcall('EXISTS', idx)) == 0 then missing(idx) end
 local r = touch()
-if r == 'OK' then
-  local idx = indexOf(KEYS[1])
-  if idx then outlive(idx, KEYS[1], ARGV[3]) end
-end
+if r == 'OK' and idx then outlive(idx, KEYS[1], ARGV[3]) end
 return r
 `)
 
@@ -156,9 +157,12 @@ return r
 // index, and answers 1 if the record was there, 0 if not.
 //
 //	KEYS[1]  the session key
-var deleteUserRecordScript = newRedisScript(luaIndexOf + `
+var deleteUserRecordScript = newRedisScript(luaIndexOf + luaReadable + `
 local key = KEYS[1]
 local idx = indexOf(key)
+-- Fails before the DEL when the index is on another server (its slot
+-- moving), so that no record is deleted with its entry left behind.
+if idx then readable(redis.pcall('EXISTS', idx)) end
 local n = redis.call('DEL', key)
 if idx then redis.call('HDEL', idx, key:sub(-32)) end
 return n

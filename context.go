@@ -63,11 +63,14 @@ func Default(c *gin.Context) *Session {
 }
 
 // FromContext returns the request's session from a context.Context: the
-// request context that net/http handlers mounted with gin.WrapH receive, or
-// the gin.Context itself. It reports false when there is none. Unlike the
-// gin.Context, which gin reuses, the request's context (c.Request.Context())
-// stays the request's: a goroutine that outlives the handler may take the
-// session from it, with the rules of Session.
+// request context that net/http handlers mounted with gin.WrapH receive (or
+// one derived from it), or the gin.Context itself. It reports false when
+// there is none. When several middlewares give the request a session (see
+// WithContextKey), it returns the one under ContextKey if any, otherwise
+// that of the middleware that ran last. Unlike the gin.Context, which gin
+// reuses, the request's context (c.Request.Context()) stays the request's:
+// a goroutine that outlives the handler may take the session from it, with
+// the rules of Session.
 func FromContext(ctx context.Context) (*Session, bool) {
 	if ctx == nil {
 		return nil, false
@@ -75,7 +78,13 @@ func FromContext(ctx context.Context) (*Session, bool) {
 	if s, ok := ctx.Value(ctxKey(ContextKey)).(*Session); ok {
 		return s, true
 	}
-	s, ok := ctx.Value(ContextKey).(*Session)
+	if s, ok := ctx.Value(ContextKey).(*Session); ok {
+		return s, true
+	}
+	if c, ok := ctx.(*gin.Context); ok && c.Request != nil {
+		ctx = c.Request.Context()
+	}
+	s, ok := ctx.Value(anySessionKey{}).(*Session)
 	return s, ok
 }
 
@@ -426,16 +435,16 @@ func (s *Session) Clear() {
 func (s *Session) Flush() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_ = s.flush() // a failure fails the session
+	_ = s.flush(false) // a failure fails the session
 	s.settle()
 }
 
-// flush is Flush's transition; it returns the error of a failed delete.
-// The caller holds s.mu.
-func (s *Session) flush() error {
+// flush is Flush's transition; strict is kill's. It returns the error of a
+// failed delete. The caller holds s.mu.
+func (s *Session) flush(strict bool) error {
 	s.load()
 	s.change()
-	err := s.kill()
+	err := s.kill(strict)
 	s.local, s.incr, s.deleted = nil, nil, nil
 	s.rec = Record{}
 	s.expiry = 0
@@ -449,7 +458,12 @@ func (s *Session) flush() error {
 // request commits (a 5xx answer loses the session, which is the safe
 // outcome). After the response headers were written no cookie can carry a
 // new token: CycleKey then leaves the stored session as it was, saves
-// nothing more of the request, and reports why in Err and c.Errors.
+// nothing more of the request, and reports why in Err and c.Errors. When
+// the old record is gone already (revoked, or logged out by another
+// request, since this one loaded it), CycleKey does not bring it back:
+// nothing more of the request is saved, and it fails with ErrInterrupted.
+// So of concurrent requests that cycle one session, one gets the new
+// token and the others ErrInterrupted: one UUID is one live session.
 func (s *Session) CycleKey() {
 	s.mu.Lock()
 	defer s.mu.Unlock()

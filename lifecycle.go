@@ -43,7 +43,9 @@ import (
 //	                             starts if values follow)       expired any more
 //	CycleKey                     now: Delete the old record;    → failed (no new cookie can
 //	                             → changed, saved under a new   reach the client); the old
-//	                             token at the commit            session is left as it was
+//	                             token at the commit; a record  session is left as it was
+//	                             found gone (revoked meanwhile)
+//	                             → failed (ErrInterrupted, 400)
 //	Save()                       changed → clean (one Save);    changed → clean when the token
 //	                             a store error → failed         is the client's; a session
 //	                                                            that needs a new cookie:
@@ -109,6 +111,7 @@ var (
 	errPanicked    = errors.New("sessions: the handler panicked; nothing of this request is saved")
 	errNeedsCookie = errors.New("sessions: the session was changed after the response headers were written and needs a new cookie; the change was not saved")
 	errCycleLate   = errors.New("sessions: CycleKey after the response headers were written: no cookie can carry the new token; the request's changes are not saved")
+	errRevoked     = wrapError("sessions: the session was revoked or logged out by another request while this one held it; it is not saved under a new token", ErrInterrupted)
 )
 
 // load reads the session from the store on first use. Any token that is
@@ -173,11 +176,21 @@ func (s *Session) fail(err error) {
 
 // kill deletes the record the request's token points to, now, and forgets
 // the token: Flush and CycleKey. The data stays in memory. A failed delete
-// fails the session, and is returned.
-func (s *Session) kill() error {
+// fails the session, and is returned. With strict set (CycleKey, Login),
+// the session goes on under a new token: a stored record that the delete
+// did not find was revoked or logged out by another request meanwhile (or
+// replaced by a concurrent login from the same cookie), and the request
+// fails with errRevoked rather than bring it back.
+func (s *Session) kill(strict bool) error {
 	var err error
 	if s.id != "" {
-		if err = s.mw.store.Delete(s.storeCtx(), s.id); err != nil {
+		var found bool
+		found, err = s.mw.store.Delete(s.storeCtx(), s.id)
+		switch {
+		case err != nil:
+			s.fail(err)
+		case strict && s.stored && !found:
+			err = errRevoked
 			s.fail(err)
 		}
 	}
@@ -193,7 +206,7 @@ func (s *Session) cycle() {
 		return
 	}
 	s.change()
-	_ = s.kill() // a failure fails the session
+	_ = s.kill(true) // a failure fails the session
 }
 
 // save is Save's transition.
@@ -467,12 +480,14 @@ func (s *Session) persist(commit bool) error {
 	}
 	ch.Expires = m.deadline(now, now, ch.Created, s.expiry)
 	s.bindChange(&ch)
+	if ch.New && s.login && ch.Principal != "" {
+		// The cap is part of the login's save: see UserStore.
+		ch.MaxUserSessions = m.maxPerUser
+	}
 	if err := m.store.Save(s.storeCtx(), id, ch); err != nil {
 		return err
 	}
-	if err := s.capUserSessions(ch.UUID); err != nil {
-		return err
-	}
+	s.login = false
 	if ch.New {
 		s.rec.Values = ch.Set
 		s.local, s.incr, s.deleted = nil, nil, nil
@@ -497,6 +512,9 @@ func (s *Session) verify() error {
 	m := s.mw
 	now := m.now()
 	ch := Change{Saved: now, Expiry: s.expiry, Expires: m.deadline(now, now, s.rec.Created, s.expiry)}
+	// Like every save of a bound session, it names the user, so that a
+	// store keeps the user's index alive as long as the record.
+	ch.Principal = s.rec.Principal
 	if err := m.store.Save(s.storeCtx(), s.id, ch); err != nil {
 		return err
 	}
@@ -508,7 +526,7 @@ func (s *Session) verify() error {
 // holds a cookie, arranges for it to be expired.
 func (s *Session) discard() error {
 	if s.stored {
-		if err := s.mw.store.Delete(s.storeCtx(), s.id); err != nil {
+		if _, err := s.mw.store.Delete(s.storeCtx(), s.id); err != nil {
 			return err
 		}
 	}

@@ -140,6 +140,9 @@ func (s *MemoryStore) Save(_ context.Context, id string, ch Change) error {
 		err = s.save(key, id, ch, &gone)
 		if err == nil {
 			s.users.add(ch.Principal, key)
+			if ch.MaxUserSessions > 0 {
+				s.deleteUser(ch.Principal, UserSelection{Except: ch.UUID, Keep: ch.MaxUserSessions - 1})
+			}
 		}
 		s.users.mu.Unlock()
 	} else {
@@ -234,20 +237,22 @@ var (
 )
 
 // Delete implements Store.
-func (s *MemoryStore) Delete(_ context.Context, id string) error {
+func (s *MemoryStore) Delete(_ context.Context, id string) (bool, error) {
 	key, ok := parseID(id)
 	if !ok {
-		return nil
+		return false, nil
 	}
 	var gone []memoryBinding
+	found := false
 	sh := s.shard(key)
 	sh.mu.Lock()
 	if r := sh.items[key]; r != nil {
+		found = r.expires > s.now().UnixNano()
 		sh.remove(r, &gone)
 	}
 	sh.mu.Unlock()
 	s.forget(gone)
-	return nil
+	return found, nil
 }
 
 // Touch implements Store.

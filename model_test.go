@@ -266,12 +266,18 @@ func (q *modelRequest) remove(key string) {
 	}
 }
 
-// kill is Flush's and CycleKey's delete of the record, at once.
-func (q *modelRequest) kill() {
+// kill is Flush's and CycleKey's delete of the record, at once. With
+// strict (CycleKey), a stored record found gone already (deleted by
+// another request meanwhile) fails the request with ErrInterrupted's 400.
+func (q *modelRequest) kill(strict bool) {
 	if q.id != 0 {
-		if q.m.fault(faultDelete) {
+		_, found := q.m.records[q.id]
+		switch {
+		case q.m.fault(faultDelete):
 			q.fail(http.StatusServiceUnavailable)
-		} else {
+		case strict && q.stored && !found:
+			q.fail(http.StatusBadRequest)
+		default:
 			delete(q.m.records, q.id)
 		}
 	}
@@ -346,7 +352,7 @@ func (q *modelRequest) apply(o op) string {
 		}
 	case opFlush:
 		q.change()
-		q.kill()
+		q.kill(false)
 		q.view, q.base, q.touches, q.incrs = map[string]string{}, map[string]string{}, map[string]touch{}, map[string]int64{}
 		q.persistent = false
 	case opCycleKey:
@@ -355,7 +361,7 @@ func (q *modelRequest) apply(o op) string {
 			break
 		}
 		q.change()
-		q.kill()
+		q.kill(true)
 	case opSetExpiry:
 		q.persistent, q.sendCookie = true, true
 		q.change()

@@ -67,6 +67,7 @@ type middleware struct {
 	maxPerUser   int
 	key          string
 	keyAny       any // key, boxed once rather than on every request
+	selfKey      any // middlewareKey{m}, under which a request's context finds its session
 
 	// The Set-Cookie line is "name=" + value + attrs + [lifetime] + tail.
 	cookieHead, cookieAttrs, cookieTail string
@@ -257,6 +258,7 @@ func newMiddleware(store Store, opts []Option) *middleware {
 	m.check()
 	m.formatCookie()
 	m.keyAny = m.key
+	m.selfKey = middlewareKey{m}
 	return m
 }
 
@@ -281,8 +283,12 @@ func (m *middleware) check() {
 // handle runs for every request: it installs a session that loads on first
 // use and a writer that commits it before the first byte goes out.
 func (m *middleware) handle(c *gin.Context) {
-	if rs, ok := c.Request.Context().(*requestState); ok && rs.session.mw == m {
-		m.handleAgain(c, &rs.session)
+	ctx := c.Request.Context()
+	// The session is found by its context value, not by the context's
+	// type: a middleware may have derived the request's context since
+	// (a timeout, a trace, another session middleware).
+	if s, ok := ctx.Value(m.selfKey).(*Session); ok && s.gin == c {
+		m.handleAgain(c, s)
 		return
 	}
 	rs := &requestState{}
@@ -343,14 +349,32 @@ func (rs *requestState) Done() <-chan struct{} { return rs.session.req.Context()
 // Err is the request's own context's.
 func (rs *requestState) Err() error { return rs.session.req.Context().Err() }
 
-// Value returns the session for its key and defers to the request's
+// Value returns the session for its keys and defers to the request's
 // context for everything else.
 func (rs *requestState) Value(key any) any {
-	if k, ok := key.(ctxKey); ok && string(k) == rs.session.mw.key {
+	switch k := key.(type) {
+	case ctxKey:
+		if string(k) == rs.session.mw.key {
+			return &rs.session
+		}
+	case middlewareKey:
+		if k.m == rs.session.mw {
+			return &rs.session
+		}
+	case anySessionKey:
 		return &rs.session
 	}
 	return rs.session.req.Context().Value(key)
 }
+
+// middlewareKey is the request-context key of the session of one
+// middleware, so that a request sent through the chain again (gin's
+// HandleContext) keeps its session whatever contexts were derived since.
+type middlewareKey struct{ m *middleware }
+
+// anySessionKey is the request-context key of the session installed last,
+// whatever its middleware's key: FromContext's last resort.
+type anySessionKey struct{}
 
 // age is how long a session with the given policy lives after a save.
 func (m *middleware) age(expiry time.Duration) time.Duration {

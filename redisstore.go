@@ -83,8 +83,11 @@ type RedisOption func(*RedisStore)
 // default is "session:"; "" stores sessions under the bare id, which suits a
 // database used for nothing else.
 //
-// NewRedisStore panics when the prefix contains a Redis Cluster hash tag
-// ("{...}"): it would put every session in one hash slot, on one server.
+// NewRedisStore panics when the prefix contains "{" or "}": a Redis Cluster
+// hash tag ("{...}") would put every session in one hash slot, on one
+// server, and a lone brace would change the hash tag that keeps a user's
+// sessions and index in one slot, so that every login failed with
+// CROSSSLOT.
 func WithRedisKeyPrefix(prefix string) RedisOption {
 	return func(s *RedisStore) { s.prefix = prefix }
 }
@@ -134,6 +137,9 @@ func NewRedisStore(client redis.UniversalClient, opts ...RedisOption) *RedisStor
 	}
 	if tag, ok := hashTag(s.prefix); ok {
 		panic(fmt.Sprintf("sessions: WithRedisKeyPrefix(%q) contains the Redis Cluster hash tag {%s}, which would put every session on one server; remove the braces", s.prefix, tag))
+	}
+	if strings.ContainsAny(s.prefix, "{}") {
+		panic(fmt.Sprintf("sessions: WithRedisKeyPrefix(%q) contains a brace, which would break the hash tag that keeps a user's sessions in one Redis Cluster slot; remove the braces", s.prefix))
 	}
 	return s
 }
@@ -328,14 +334,15 @@ func saveReply(reply string) error {
 
 // Delete implements Store with one DEL; for a logged-in session, one
 // script that also takes the record out of its user's index.
-func (s *RedisStore) Delete(ctx context.Context, id string) error {
+func (s *RedisStore) Delete(ctx context.Context, id string) (bool, error) {
 	if base, member, ok := s.userRecordKey(id); ok {
 		return s.deleteUser(ctx, base+member)
 	}
-	if err := s.client.Del(ctx, s.key(id)).Err(); err != nil {
-		return redisError("delete", err)
+	n, err := s.client.Del(ctx, s.key(id)).Result()
+	if err != nil {
+		return false, redisError("delete", err)
 	}
-	return nil
+	return n > 0, nil
 }
 
 // Touch implements Store with one script run that rewrites the last
@@ -401,10 +408,11 @@ func redisError(op string, err error) error {
 }
 
 // unavailablePrefixes are the Redis error replies that mean the server is
-// there but cannot serve now: loading, failing over, out of memory, busy.
+// there but cannot serve now: loading, failing over, out of memory, busy,
+// or a Cluster slot moving faster than the client's redirections follow.
 var unavailablePrefixes = []string{
 	"LOADING", "CLUSTERDOWN", "TRYAGAIN", "MASTERDOWN", "READONLY",
-	"BUSY", "OOM", "NOREPLICAS", "ERR max number of clients",
+	"BUSY", "OOM", "NOREPLICAS", "ERR max number of clients", "MOVED", "ASK",
 }
 
 // redisUnavailable reports whether err means that Redis could not be reached

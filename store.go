@@ -22,6 +22,13 @@ import (
 // Implementations must be safe for concurrent use. Every method receives the
 // request's context and should give up when it is done. Package sessionstest
 // holds a conformance suite that every Store should pass.
+//
+// Delete reports whether it found the record, so that a request that holds
+// a session revoked or logged out meanwhile by another request cannot bring
+// it back under a new id (CycleKey, Login): of the concurrent deletes of a
+// record, only one may report it found. The middleware deletes the old
+// record before it creates the new one, so a store needs no atomicity
+// across the two ids.
 type Store interface {
 	// Load returns the record stored under id. A record that is missing,
 	// expired (Expires is not after the current time) or malformed is
@@ -49,8 +56,17 @@ type Store interface {
 	Save(ctx context.Context, id string, ch Change) error
 
 	// Delete removes the record stored under id, and from its user's index
-	// when the store keeps one. Deleting a missing record is not an error.
-	Delete(ctx context.Context, id string) error
+	// when the store keeps one, and reports whether it found a live record
+	// there. Deleting a missing record is not an error: it reports false.
+	//
+	// Of concurrent deletes of one record (and a UserStore's
+	// DeleteUserSessions, which also deletes records), at most one reports
+	// finding it: the middleware relies on that to tell CycleKey and Login
+	// that the session they are about to save under a new id was revoked or
+	// logged out by another request meanwhile, so that it is not brought
+	// back. A store that cannot tell must report true only when it deleted
+	// a record that was there, never when it was gone already.
+	Delete(ctx context.Context, id string) (found bool, err error)
 
 	// Touch records that the session was seen at seen and moves its expiry
 	// to expires, setting the record's LastSeen and Expires and rewriting
@@ -125,6 +141,13 @@ type Change struct {
 	// that is not "" replaces the record's.
 	IP        string
 	UserAgent string
+
+	// MaxUserSessions, when above 0 with New and a Principal, caps the
+	// user's sessions in the same atomic step as the save (see UserStore):
+	// the store deletes the user's other live sessions (those whose UUID
+	// is not UUID) beyond the MaxUserSessions-1 most recently seen. It is
+	// set only for a store that implements UserStore.
+	MaxUserSessions int
 }
 
 // Errors that stores return (wrapped) and the middleware classifies with

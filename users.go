@@ -123,7 +123,9 @@ const maxUserAgent = 256
 
 // WithMaxSessionsPerUser caps the sessions of one user; default 0, no
 // limit. At Login, the user's least recently seen sessions beyond n (this
-// one included) are revoked. n < 0 panics, and so does Middleware when n > 0
+// one included) are revoked, in the same atomic step as the login's save,
+// so that concurrent logins of one user leave at most n sessions, the
+// last login's among them. n < 0 panics, and so does Middleware when n > 0
 // and the store keeps no per-user index (see UserStore).
 func WithMaxSessionsPerUser(n int) Option {
 	if n < 0 {
@@ -138,20 +140,25 @@ func WithMaxSessionsPerUser(n int) Option {
 // apply) and User-Agent, then WithMaxSessionsPerUser applies when the
 // session is saved. A session bound to another principal is flushed first,
 // so one user never inherits another's data; one bound to the same
-// principal keeps its data. An empty principal panics.
+// principal keeps its data. A session that another request revoked or
+// logged out since this one loaded it is not brought back: as with
+// CycleKey, nothing more of the request is saved and it fails with
+// ErrInterrupted. An empty principal panics.
 func (s *Session) Login(principal string) {
 	if principal == "" {
 		panic("sessions: Login(\"\"): pass the id of the user who logged in")
 	}
 	ip, ua := s.client()
-	if p := s.Principal(); p != "" && p != principal {
-		s.Flush()
-	}
-	s.CycleKey()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.load()
+	if p := s.rec.Principal; p != "" && p != principal {
+		s.flush(true)
+	}
+	s.cycle()
 	s.rec.Principal, s.rec.IP, s.rec.UserAgent = principal, ip, ua
 	s.login = true
+	s.settle()
 }
 
 // client returns the client's IP (c.ClientIP()) and User-Agent, or "" once
@@ -228,7 +235,7 @@ func (s *Session) RevokeSession(uuid string) error {
 	case uuid == self:
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		err := s.flush()
+		err := s.flush(false)
 		s.settle()
 		return err
 	}
@@ -377,18 +384,4 @@ func (s *Session) bindChange(ch *Change) {
 	if ip := s.gin.ClientIP(); ip != s.rec.IP {
 		ch.IP, s.rec.IP = ip, ip
 	}
-}
-
-// capUserSessions applies WithMaxSessionsPerUser once a Login is saved:
-// the user keeps this session, self, and the most recently seen others up
-// to the cap. The caller holds s.mu.
-func (s *Session) capUserSessions(self string) error {
-	login := s.login
-	s.login = false
-	if !login || s.mw.maxPerUser == 0 || s.rec.Principal == "" {
-		return nil
-	}
-	us := s.mw.store.(UserStore) // the middleware checked at setup
-	_, err := us.DeleteUserSessions(s.storeCtx(), s.rec.Principal, UserSelection{Except: self, Keep: s.mw.maxPerUser - 1})
-	return err
 }

@@ -152,7 +152,7 @@ func TestAgainstModel(t *testing.T) {
 		case op < 6:
 			history = append(history, fmt.Sprintf("delete %.6s", id))
 			delete(model, id)
-			if err := store.Delete(testCtx(t), id); err != nil {
+			if _, err := store.Delete(testCtx(t), id); err != nil {
 				fail("Delete: %v", err)
 			}
 		case op < 7:

@@ -116,8 +116,28 @@ func (s *Store) insert(ctx context.Context, id string, ch sessions.Change) error
 	if err != nil {
 		return err
 	}
-	if _, err := s.pool.Exec(ctx, s.sql.insert, id, data, ch.UUID, ch.Created, ch.Saved, ch.Expires, int64(ch.Expiry),
-		ch.Principal, storableText(ch.IP), storableText(ch.UserAgent)); err != nil {
+	args := []any{id, data, ch.UUID, ch.Created, ch.Saved, ch.Expires, int64(ch.Expiry),
+		ch.Principal, storableText(ch.IP), storableText(ch.UserAgent)}
+	if ch.MaxUserSessions > 0 && ch.Principal != "" {
+		return s.insertCapped(ctx, ch, args)
+	}
+	if _, err := s.pool.Exec(ctx, s.sql.insert, args...); err != nil {
+		return storeError("save", err)
+	}
+	return nil
+}
+
+// insertCapped creates a login's record and applies its cap in one
+// transaction, still one round trip: a batch, which PostgreSQL runs as one
+// implicit transaction. The user's advisory lock comes first, so that the
+// DELETE, whose snapshot is taken after the lock, sees every login that
+// went before: concurrent logins leave the cap's number of sessions.
+func (s *Store) insertCapped(ctx context.Context, ch sessions.Change, args []any) error {
+	b := &pgx.Batch{}
+	b.Queue(s.sql.userLock, ch.Principal)
+	b.Queue(s.sql.insert, args...)
+	b.Queue(s.sql.userDelete, ch.Principal, time.Now(), "", ch.UUID, ch.MaxUserSessions-1)
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return storeError("save", err)
 	}
 	return nil
@@ -132,12 +152,14 @@ func quoteAll(keys []string) string {
 	return strings.Join(quoted, ", ")
 }
 
-// Delete implements sessions.Store with one DELETE.
-func (s *Store) Delete(ctx context.Context, id string) error {
-	if _, err := s.pool.Exec(ctx, s.sql.remove, id); err != nil {
-		return storeError("delete", err)
+// Delete implements sessions.Store with one DELETE, which reports whether
+// it found a live row.
+func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
+	var found bool
+	if err := s.pool.QueryRow(ctx, s.sql.remove, id, time.Now()).Scan(&found); err != nil {
+		return false, storeError("delete", err)
 	}
-	return nil
+	return found, nil
 }
 
 // Touch implements sessions.Store with one UPDATE of the last-seen time and

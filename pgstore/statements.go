@@ -4,7 +4,7 @@ package pgstore
 // request-time operation is one of them, so it costs one round trip.
 type statements struct {
 	load, insert, update, increment, touch, remove, cleanBatch string
-	userList, userDelete                                       string
+	userList, userDelete, userLock                             string
 }
 
 func newStatements(t table) statements {
@@ -83,8 +83,15 @@ WHERE principal = $1 AND principal <> '' AND expires > $2`,
 	ORDER BY last_seen DESC OFFSET $5
 ) AND expires > $2`,
 
-		// $1 id.
-		remove: `DELETE FROM ` + q + ` WHERE id = $1`,
+		// Serializes the logins of one user under a cap until the end of
+		// the transaction, so that each one's DELETE sees the sessions of
+		// those before it. $1 principal.
+		userLock: `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
+
+		// Whether a live row was there: of concurrent deletes of one row,
+		// one finds it. $1 id, $2 now.
+		remove: `WITH d AS (DELETE FROM ` + q + ` WHERE id = $1 RETURNING expires)
+SELECT EXISTS (SELECT FROM d WHERE expires > $2)`,
 
 		// Up to $2 expired rows, oldest first, by the index on expires;
 		// rows that a request holds are skipped, not waited for. A row

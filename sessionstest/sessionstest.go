@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,10 +36,14 @@ import (
 // values, so a store may return equal JSON text spaced or ordered
 // differently.
 //
+// Run checks that Delete reports whether it found the record, and that of
+// concurrent deletes of one record exactly one finds it.
+//
 // When the store implements sessions.UserStore, Run also checks the
 // per-user index: the tag, the listing, each selection of a deletion, that
-// dead sessions are never listed, and a deletion racing new sessions of
-// the same user.
+// dead sessions are never listed, a deletion racing new sessions of the
+// same user, Delete racing DeleteUserSessions, and logins with
+// Change.MaxUserSessions, one at a time and concurrent.
 func Run(t *testing.T, newStore func(t *testing.T) sessions.Store) {
 	t.Helper()
 	for _, tc := range cases {
@@ -70,6 +75,7 @@ var cases = []testCase{
 	{"NoResurrection", testNoResurrection},
 	{"NewReplaces", testNewReplaces},
 	{"Delete", testDelete},
+	{"DeleteFindsOnce", testDeleteFindsOnce},
 	{"ExpiredIsNotFound", testExpired},
 	{"ExpiresInTime", testExpiresInTime},
 	{"Touch", testTouch},
@@ -280,7 +286,7 @@ func testIncrNotInteger(t *testing.T, st sessions.Store) {
 func testNoResurrection(t *testing.T, st sessions.Store) {
 	id := NewID()
 	ch := create(t, st, id, map[string]string{"a": "1"})
-	if err := st.Delete(ctx(t), id); err != nil {
+	if _, err := st.Delete(ctx(t), id); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}
 	up := update(ch)
@@ -308,13 +314,61 @@ func testDelete(t *testing.T, st sessions.Store) {
 	id, other := NewID(), NewID()
 	create(t, st, id, map[string]string{"a": "1"})
 	create(t, st, other, map[string]string{"b": "2"})
-	if err := st.Delete(ctx(t), id); err != nil {
-		t.Fatalf("Delete: %v", err)
+	if found, err := st.Delete(ctx(t), id); err != nil || !found {
+		t.Fatalf("Delete = %v, %v; want true, nil", found, err)
 	}
 	mustNotFind(t, st, id)
 	equalValues(t, mustLoad(t, st, other).Values, map[string]string{"b": "2"})
-	if err := st.Delete(ctx(t), NewID()); err != nil {
-		t.Fatalf("Delete of a missing record: %v", err)
+	if found, err := st.Delete(ctx(t), id); err != nil || found {
+		t.Fatalf("Delete of a deleted record = %v, %v; want false, nil", found, err)
+	}
+	if found, err := st.Delete(ctx(t), NewID()); err != nil || found {
+		t.Fatalf("Delete of a missing record = %v, %v; want false, nil", found, err)
+	}
+	expired := NewID()
+	ch := create(t, st, expired, map[string]string{"a": "1"})
+	up := update(ch)
+	up.Expires = time.Now().Add(-time.Second)
+	if err := st.Save(ctx(t), expired, up); err != nil {
+		t.Fatalf("Save: %v", err)
+	}
+	if found, err := st.Delete(ctx(t), expired); err != nil || found {
+		t.Fatalf("Delete of an expired record = %v, %v; want false, nil", found, err)
+	}
+}
+
+// testDeleteFindsOnce deletes one record from many goroutines at once:
+// exactly one of them finds it, which is how the middleware keeps a
+// revoked session from being saved again under a new id.
+func testDeleteFindsOnce(t *testing.T, st sessions.Store) {
+	const deleters, rounds = 8, 10
+	for range rounds {
+		id := NewID()
+		create(t, st, id, map[string]string{"a": "1"})
+		var (
+			wg    sync.WaitGroup
+			found atomic.Int32
+		)
+		start := make(chan struct{})
+		for range deleters {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				ok, err := st.Delete(ctx(t), id)
+				if err != nil {
+					t.Errorf("Delete: %v", err)
+				}
+				if ok {
+					found.Add(1)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if n := found.Load(); n != 1 {
+			t.Fatalf("%d concurrent deletes of one record reported finding it %d times, want once", deleters, n)
+		}
 	}
 }
 

@@ -100,6 +100,11 @@ type sessionData struct {
 	local   map[string]string
 	incr    map[string]int64
 	deleted map[string]struct{}
+	// pending holds the keys whose new value was computed from the stored
+	// one by Update, AddFlash or Flashes: their save is conditional on the
+	// store still holding that value (see Change.Expect), and a conflict
+	// recomputes them from the newer one.
+	pending map[string]*conditional
 
 	expiry time.Duration // the session's policy, as Record.Expiry
 	err    error         // the first failure; Err returns it
@@ -344,6 +349,14 @@ func (s *Session) Incr(key string, delta int64) int64 {
 		return 0
 	}
 	s.change() // first, so that the flags below see the current overlay
+	if c := s.pending[key]; c != nil {
+		// The key's value derives from the stored one: a conflict replays
+		// this increment on the newer value, so it travels as a Set.
+		s.put(key, strconv.FormatInt(n, 10))
+		c.steps = append(c.steps, addStep(key, delta))
+		s.pending[key] = c
+		return n
+	}
 	prev, isIncr := s.incr[key]
 	_, isSet := s.local[key]
 	_, isDeleted := s.deleted[key]
@@ -380,7 +393,7 @@ func (s *Session) Flush() {
 	s.load()
 	s.change()
 	s.kill()
-	s.local, s.incr, s.deleted = nil, nil, nil
+	s.local, s.incr, s.deleted, s.pending = nil, nil, nil, nil
 	s.rec = Record{}
 	s.expiry = 0
 }
@@ -468,6 +481,10 @@ func (s *Session) Accessed() bool {
 
 // AddFlash queues a one-time message, shown by the next request that calls
 // Flashes. A value that cannot be encoded fails the request as Set does.
+//
+// Concurrent requests of the same session that each add a flash lose none:
+// the flash is appended as Update appends to a list, so a request whose
+// save finds the queue changed by another appends to the newer queue.
 func (s *Session) AddFlash(value any) {
 	enc, err := encodeValue(value)
 	s.mu.Lock()
@@ -477,15 +494,15 @@ func (s *Session) AddFlash(value any) {
 		s.fail(fmt.Errorf("sessions: cannot encode a flash: %w", err))
 		return
 	}
-	list := "[" + enc + "]"
-	if raw, ok := s.raw(flashesKey); ok && len(raw) > 2 {
-		list = raw[:len(raw)-1] + "," + enc + "]"
-	}
-	s.put(flashesKey, list)
+	_ = s.derive(flashesKey, appendFlash(enc))
 }
 
 // Flashes returns the queued flash messages and removes them. With none
 // queued it returns nil and leaves the session unmodified.
+//
+// The removal is conditional, as Update's change is: a flash that a
+// concurrent request adds meanwhile stays queued for the next call, and
+// only the flashes returned here are removed.
 func (s *Session) Flashes() []any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -494,7 +511,7 @@ func (s *Session) Flashes() []any {
 	if !ok {
 		return nil
 	}
-	s.remove(flashesKey)
+	_ = s.derive(flashesKey, consumeFlashes(raw))
 	return decodeFlashes(raw)
 }
 
@@ -612,6 +629,7 @@ func (s *Session) put(key, enc string) {
 	s.local[key] = enc
 	delete(s.deleted, key)
 	delete(s.incr, key)
+	delete(s.pending, key) // a plain Set does not depend on the stored value
 }
 
 // remove records that key is gone.
@@ -619,6 +637,7 @@ func (s *Session) remove(key string) {
 	s.change()
 	delete(s.local, key)
 	delete(s.incr, key)
+	delete(s.pending, key)
 	if _, stored := s.rec.Values[key]; stored {
 		if s.deleted == nil {
 			s.deleted = make(map[string]struct{})
@@ -633,6 +652,7 @@ func (s *Session) clearValues() {
 		delete(s.local, k)
 	}
 	clear(s.incr)
+	clear(s.pending)
 	for k := range s.rec.Values {
 		if s.deleted == nil {
 			s.deleted = make(map[string]struct{})

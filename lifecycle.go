@@ -1,8 +1,10 @@
 package sessions
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strconv"
@@ -157,6 +159,9 @@ func (s *Session) kill() {
 	}
 	s.stored, s.token, s.id = false, "", ""
 	s.issued, s.sendCookie = false, false
+	// The data will be saved as a new record, which no other request
+	// holds: it needs no condition.
+	s.pending = nil
 }
 
 // cycle is CycleKey's transition.
@@ -331,7 +336,9 @@ func UpgradeHeader(c *gin.Context) (http.Header, error) {
 // there. The caller holds s.mu.
 func (s *Session) persist(commit bool) error {
 	m := s.mw
-	if s.empty() {
+	if s.empty() && len(s.pending) == 0 {
+		// Not when Flashes emptied it: deleting the record could drop a
+		// flash a concurrent request added; it is saved empty instead.
 		return s.discard()
 	}
 	if s.phase != changed && !(commit && m.saveEvery && s.stored) {
@@ -364,7 +371,10 @@ func (s *Session) persist(commit bool) error {
 	}
 	ch.Expires = m.deadline(now, now, ch.Created, s.expiry)
 	s.bindChange(&ch)
-	if err := m.store.Save(s.ctx, id, ch); err != nil {
+	if !ch.New {
+		ch.Expect = s.expectations()
+	}
+	if err := s.saveChange(id, &ch); err != nil {
 		return err
 	}
 	if err := s.capUserSessions(ch.UUID); err != nil {
@@ -377,6 +387,7 @@ func (s *Session) persist(commit bool) error {
 	} else {
 		s.persisted = true
 	}
+	s.pending = nil
 	s.token, s.id, s.stored = token, id, true
 	s.rec.UUID, s.rec.Created, s.rec.Saved, s.rec.LastSeen, s.rec.Expires, s.rec.Expiry = ch.UUID, ch.Created, now, now, ch.Expires, s.expiry
 	s.phase, s.late, s.expireCookie = clean, false, false
@@ -386,6 +397,56 @@ func (s *Session) persist(commit bool) error {
 	}
 	return nil
 }
+
+// saveChange saves ch under id. A conditional save that conflicts is
+// tried again on the newer values (see rebase), up to updateAttempts
+// saves in all: a retry costs one Load and one Save, and a save with no
+// condition is never retried.
+func (s *Session) saveChange(id string, ch *Change) error {
+	start := time.Now()
+	err := s.mw.store.Save(s.ctx, id, *ch)
+	for try := 1; len(ch.Expect) > 0 && errors.Is(err, ErrConflict); try++ {
+		if try == updateAttempts {
+			return fmt.Errorf("sessions: %d saves in a row found an updated key changed by a concurrent request: %w", try, err)
+		}
+		if err := backOff(s.ctx, try, time.Since(start)); err != nil {
+			return err
+		}
+		start = time.Now()
+		if err := s.rebase(); err != nil {
+			return err
+		}
+		ch.Set, ch.Incr, ch.Delete = s.delta()
+		ch.Expect = s.expectations()
+		err = s.mw.store.Save(s.ctx, id, *ch)
+	}
+	return err
+}
+
+// backOff waits before the try'th retry of a conflicting save, for a
+// random time below 4^try times the last attempt, which took spent: the
+// requests that conflicted would otherwise all retry at once and conflict
+// again. Scaled to the store's own latency, the wait spreads them over a
+// few attempts' time on any store, and costs nothing without a conflict.
+// It gives up when ctx ends.
+func backOff(ctx context.Context, try int, spent time.Duration) error {
+	limit := min(spent<<(2*try), maxBackOff)
+	if limit <= 0 {
+		return nil
+	}
+	t := time.NewTimer(rand.N(limit))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w: waiting to save again after a conflict: %w", ErrUnavailable, ctx.Err())
+	}
+}
+
+// maxBackOff bounds each wait of backOff, so that a slow store does not
+// hold a request for long.
+const maxBackOff = 100 * time.Millisecond
 
 // verify checks, with an empty update, that the record an earlier Save
 // wrote is still there before its cookie goes out: a concurrent logout
@@ -410,7 +471,7 @@ func (s *Session) discard() error {
 		}
 	}
 	s.stored, s.token, s.id = false, "", ""
-	s.local, s.incr, s.deleted = nil, nil, nil
+	s.local, s.incr, s.deleted, s.pending = nil, nil, nil, nil
 	s.rec.Values = nil
 	s.issued, s.sendCookie = false, false
 	s.phase, s.late = clean, false

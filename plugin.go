@@ -182,7 +182,9 @@ func WithHeader(name string) Option {
 // loaded or saved, instead of the handler's response. The default aborts
 // with 503 Service Unavailable when the store cannot be reached
 // (ErrUnavailable), 400 Bad Request when the session was deleted by a
-// concurrent request (ErrInterrupted), and 500 otherwise. Whatever fn does,
+// concurrent request (ErrInterrupted), 409 Conflict when a key that Update
+// changed kept changing under concurrent requests (ErrConflict), and 500
+// otherwise. Whatever fn does,
 // the client never sees the handler's success: a handler that writes
 // nothing gets that status. A nil fn panics.
 func WithErrorHandler(fn func(c *gin.Context, err error)) Option {
@@ -447,7 +449,8 @@ func validCookieName(name string) bool {
 }
 
 // defaultErrorHandler answers 503 when the store is unreachable, 400 when a
-// concurrent request deleted the session, 500 otherwise.
+// concurrent request deleted the session, 409 when concurrent requests kept
+// changing a key that Update changed, 500 otherwise.
 func defaultErrorHandler(c *gin.Context, err error) {
 	code := statusFor(err)
 	msg := http.StatusText(code)
@@ -456,6 +459,8 @@ func defaultErrorHandler(c *gin.Context, err error) {
 		msg = ErrUnavailable.Error()
 	case http.StatusBadRequest:
 		msg = ErrInterrupted.Error()
+	case http.StatusConflict:
+		msg = ErrConflict.Error()
 	}
 	c.String(code, msg)
 }
@@ -467,6 +472,8 @@ func statusFor(err error) int {
 		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrInterrupted):
 		return http.StatusBadRequest
+	case errors.Is(err, ErrConflict):
+		return http.StatusConflict
 	default:
 		return http.StatusInternalServerError
 	}

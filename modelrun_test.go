@@ -118,7 +118,8 @@ func generate(seed uint64) []*request {
 			r.fault = faultKind(1 + rng.IntN(3))
 		}
 		if rng.IntN(3) == 0 {
-			second := []op{{kind: opSet, key: "c", n: int64(rng.IntN(10))}, {kind: opIncr, key: "n", n: 1}, {kind: opFlush}, {kind: opGet, key: "a"}}
+			second := []op{{kind: opSet, key: "c", n: int64(rng.IntN(10))}, {kind: opIncr, key: "n", n: 1}, {kind: opFlush}, {kind: opGet, key: "a"},
+				{kind: opUpdate, key: "l", str: "s" + strconv.Itoa(rng.IntN(10))}, {kind: opAddFlash, str: "g" + strconv.Itoa(rng.IntN(10))}, {kind: opFlashes}}
 			r.second = &request{ops: []op{second[rng.IntN(len(second))]}, answer: answerString}
 			r.secondAt = rng.IntN(len(r.ops) + 1)
 		}
@@ -141,6 +142,10 @@ func genOps(rng *rand.Rand, n int) []op {
 			o.n = 1 + int64(rng.IntN(3))
 		case opAddFlash:
 			o.str = "f" + strconv.Itoa(rng.IntN(10))
+		case opUpdate:
+			// Mostly a list; sometimes the counter, which Update cannot
+			// decode, and which Incr cannot add to once it is a list.
+			o.key, o.str = []string{"l", "l", "n"}[rng.IntN(3)], "u"+strconv.Itoa(rng.IntN(10))
 		}
 		ops[i] = o
 	}
@@ -357,6 +362,14 @@ func apply(s *sessions.Session, o op) string {
 			return "err"
 		}
 		return "nil"
+	case opUpdate:
+		v, err := sessions.Update(s, o.key, func(old []string, _ bool) ([]string, error) {
+			return append(old, o.str), nil
+		})
+		if err != nil {
+			return "err"
+		}
+		return fmt.Sprint(v)
 	}
 	return ""
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -402,6 +403,13 @@ func (s *Session) persist(commit bool) error {
 // tried again on the newer values (see rebase), up to updateAttempts
 // saves in all: a retry costs one Load and one Save, and a save with no
 // condition is never retried.
+//
+// Retries wait a random time first (see backOff), so that requests of
+// several processes that conflicted do not meet again at once; in this
+// process, the retries of one session also take turns, each holding a
+// lock for its Load and Save, so that they cannot conflict with each
+// other, only with first saves. The first save takes no lock: without a
+// conflict nothing is added.
 func (s *Session) saveChange(id string, ch *Change) error {
 	start := time.Now()
 	err := s.mw.store.Save(s.ctx, id, *ch)
@@ -413,15 +421,27 @@ func (s *Session) saveChange(id string, ch *Change) error {
 			return err
 		}
 		start = time.Now()
-		if err := s.rebase(); err != nil {
-			return err
-		}
-		ch.Set, ch.Incr, ch.Delete = s.delta()
-		ch.Expect = s.expectations()
-		err = s.mw.store.Save(s.ctx, id, *ch)
+		err = s.retry(id, ch)
 	}
 	return err
 }
+
+// retry re-reads the session and saves ch again on the newer values,
+// taking its turn among the retries of sessions that share id's lock.
+func (s *Session) retry(id string, ch *Change) error {
+	turn := &s.mw.turns[maphash.String(turnSeed, id)%uint64(len(s.mw.turns))]
+	turn.Lock()
+	defer turn.Unlock()
+	if err := s.rebase(); err != nil {
+		return err
+	}
+	ch.Set, ch.Incr, ch.Delete = s.delta()
+	ch.Expect = s.expectations()
+	return s.mw.store.Save(s.ctx, id, *ch)
+}
+
+// turnSeed spreads session ids over the middleware's turns.
+var turnSeed = maphash.MakeSeed()
 
 // backOff waits before the try'th retry of a conflicting save, for a
 // random time below 4^try times the last attempt, which took spent, or

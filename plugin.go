@@ -32,6 +32,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -64,6 +65,10 @@ type middleware struct {
 	// The Set-Cookie line is "name=" + value + attrs + [lifetime] + tail.
 	cookieHead, cookieAttrs, cookieTail string
 	now                                 func() time.Time
+
+	// turns make the retries of conflicting saves of one session in this
+	// process take turns: see Session.saveChange.
+	turns [64]sync.Mutex
 }
 
 // WithCookieName sets the session cookie's name; default "sessionid"

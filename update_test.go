@@ -46,7 +46,11 @@ func updateStores() []struct {
 // session.
 func cartRoutes(r *gin.Engine) {
 	r.GET("/seed", func(c *gin.Context) {
-		sessions.Default(c).Set("seeded", true)
+		s := sessions.Default(c)
+		s.Set("seeded", true)
+		if user := c.Query("login"); user != "" {
+			s.Login(user)
+		}
 		c.String(http.StatusOK, "ok")
 	})
 	r.GET("/append", func(c *gin.Context) {
@@ -93,10 +97,11 @@ func httpGet(t *testing.T, srv *httptest.Server, path, cookie string) (int, stri
 	return res.StatusCode, readBody(t, res)
 }
 
-// seededSession starts a session through srv and returns its cookie.
-func seededSession(t *testing.T, srv *httptest.Server) string {
+// seededSession starts a session through srv, logged in as user unless
+// that is "", and returns its cookie.
+func seededSession(t *testing.T, srv *httptest.Server, user string) string {
 	t.Helper()
-	res, err := srv.Client().Get(srv.URL + "/seed")
+	res, err := srv.Client().Get(srv.URL + "/seed?login=" + user)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,13 +133,26 @@ func all(t *testing.T, srv *httptest.Server, cookie string, paths []string) {
 // TestUpdateConcurrentAppendsLoseNone: 32 concurrent requests of one
 // session each append an item to the same list with Update, through a real
 // HTTP server; every item is there afterwards. A read-modify-write with
-// Value and Set would keep a few of them.
+// Value and Set would keep a few of them. A logged-in session is saved
+// through the per-user paths (Redis: the user's script), so both run.
 func TestUpdateConcurrentAppendsLoseNone(t *testing.T) {
 	for _, st := range updateStores() {
-		t.Run(st.name, func(t *testing.T) {
-			srv := httptest.NewServer(newEngine(st.open(t), nil, cartRoutes))
+		for _, user := range []string{"", "ann"} {
+			name := st.name
+			if user != "" {
+				name += "/logged-in"
+			}
+			t.Run(name, func(t *testing.T) { testConcurrentAppends(t, st.open(t), user) })
+		}
+	}
+}
+
+func testConcurrentAppends(t *testing.T, store sessions.Store, user string) {
+	{
+		{
+			srv := httptest.NewServer(newEngine(store, nil, cartRoutes))
 			t.Cleanup(srv.Close)
-			cookie := seededSession(t, srv)
+			cookie := seededSession(t, srv, user)
 			const n = 32
 			var paths, want []string
 			for i := range n {
@@ -152,7 +170,7 @@ func TestUpdateConcurrentAppendsLoseNone(t *testing.T) {
 			if !slices.Equal(got, want) {
 				t.Fatalf("after %d concurrent appends the cart holds %d items: %v", n, len(got), got)
 			}
-		})
+		}
 	}
 }
 
@@ -163,7 +181,7 @@ func TestAddFlashConcurrentLosesNone(t *testing.T) {
 		t.Run(st.name, func(t *testing.T) {
 			srv := httptest.NewServer(newEngine(st.open(t), nil, cartRoutes))
 			t.Cleanup(srv.Close)
-			cookie := seededSession(t, srv)
+			cookie := seededSession(t, srv, "")
 			const n = 16
 			var paths []string
 			for i := range n {

@@ -14,8 +14,9 @@ import (
 
 // TestRedisCommandsInScripts counts, on a server of its own, the commands
 // that each save runs inside Redis: a new session costs no script and no
-// DEL, a change with no Incr no script either, and a change with one no more
-// than its work.
+// DEL, a change with no Incr no script either, a change with one no more
+// than its work, and a conditional save (Update) one HGET per expected key
+// more than that, in the same single call.
 func TestRedisCommandsInScripts(t *testing.T) {
 	srv := redistest.Start(t)
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
@@ -46,6 +47,12 @@ func TestRedisCommandsInScripts(t *testing.T) {
 			ch.Incr = map[string]int64{"n": 1}
 			return store.Save(ctx, id, ch)
 		}, "evalsha=1 hincrby=1 hmget=1 hset=1 pexpireat=1"},
+		{"conditional", func() error {
+			ch := change(false)
+			ch.Set = map[string]string{"cart": `["a"]`}
+			ch.Expect = map[string]string{"cart": ""}
+			return store.Save(ctx, id, ch)
+		}, "evalsha=1 hget=1 hmget=1 hset=1 pexpireat=1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

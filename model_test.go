@@ -606,7 +606,7 @@ func (q *modelRequest) rebase(rec *modelRecord) int {
 		for _, st := range c.steps {
 			var status int
 			if v, ok, status = st(v, ok); status != 0 {
-				return status
+				return http.StatusConflict // fails on the newer value: a conflict
 			}
 		}
 		if ok {

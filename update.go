@@ -194,7 +194,8 @@ func (s *Session) rebase() error {
 		}
 		for _, st := range c.steps {
 			if v, ok, err = st(v, ok); err != nil {
-				return err
+				// The newer value is what made it fail: a conflict.
+				return fmt.Errorf("sessions: key %q, computed again on the value a concurrent request saved: %w: %w", k, ErrConflict, err)
 			}
 		}
 		if ok {

@@ -577,3 +577,59 @@ func TestUpdateOnRedisCostsNoMoreThanSet(t *testing.T) {
 		})
 	}
 }
+
+var errStale = errors.New("the profile changed since it was read")
+
+// TestUpdateVersionKey: keys that must change together are guarded by a
+// version key that every writer updates, failing when it is not the
+// version the handler read. When a concurrent request changes the group
+// meanwhile, the retry's function fails on the newer version, and the
+// request fails with an error that wraps ErrConflict and the function's
+// own error: 409 by default, and nothing of it saved.
+func TestUpdateVersionKey(t *testing.T) {
+	st := newMemoryStore(t)
+	h := newHeld()
+	var errs []string
+	profile := func(s *sessions.Session, name string) error {
+		read := s.GetInt("version")
+		s.Set("name", name)
+		s.Set("email", name+"@example.com")
+		_, err := sessions.Update(s, "version", func(v int, _ bool) (int, error) {
+			if v != read {
+				return v, errStale
+			}
+			return v + 1, nil
+		})
+		return err
+	}
+	r := gin.New()
+	r.Use(errorsOf(&errs), sessions.Middleware(st))
+	kvRoutes(r)
+	r.GET("/profile", func(c *gin.Context) {
+		if err := profile(sessions.Default(c), c.Query("name")); err != nil {
+			c.String(http.StatusConflict, err.Error())
+			return
+		}
+		c.String(http.StatusOK, "saved")
+	})
+	holdRoute(r, "/slow-profile", h, func(_ *gin.Context, s *sessions.Session) string {
+		return fmt.Sprint(profile(s, "slow"))
+	})
+	cl := newClient(t, r)
+	cl.get("/profile?name=ann")
+	h.start(t, r, "/slow-profile", "sessionid="+cl.cookie("sessionid"))
+	if rec := cl.get("/profile?name=bob"); rec.Code != http.StatusOK {
+		t.Fatalf("concurrent request: %d %s", rec.Code, rec.Body.String())
+	}
+	if got := h.finish(); !strings.HasPrefix(got, "409 ") {
+		t.Fatalf("held request answered %q, want 409", got)
+	}
+	if len(errs) != 1 || !strings.Contains(errs[0], errStale.Error()) {
+		t.Fatalf("c.Errors = %q, want the function's error", errs)
+	}
+	for k, want := range map[string]string{"name": "bob", "email": "bob@example.com", "version": "2"} {
+		if got := cl.get("/get?k=" + k).Body.String(); got != want {
+			t.Fatalf("%s = %s, want %s", k, got, want)
+		}
+	}
+}

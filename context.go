@@ -283,7 +283,8 @@ func (s *Session) Pop(key string, def ...any) any {
 
 // Delete removes key, Django's del request.session[key]. Deleting an
 // absent key is a no-op that leaves the session unmodified. A session left
-// empty is deleted from the store when the request ends.
+// empty is deleted from the store when the request ends (unless Flashes
+// emptied it: see Flashes).
 func (s *Session) Delete(key string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -502,7 +503,10 @@ func (s *Session) AddFlash(value any) {
 //
 // The removal is conditional, as Update's change is: a flash that a
 // concurrent request adds meanwhile stays queued for the next call, and
-// only the flashes returned here are removed.
+// only the flashes returned here are removed. For the same reason a
+// session that holds nothing else is not deleted when its flashes are
+// taken, as an emptied session is: it is saved empty, and expires as
+// usual.
 func (s *Session) Flashes() []any {
 	s.mu.Lock()
 	defer s.mu.Unlock()

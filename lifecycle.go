@@ -45,6 +45,9 @@ import (
 //	CycleKey                     now: Delete the old record;    → failed (no new cookie can
 //	                             → changed, saved under a new   reach the client); the old
 //	                             token at the commit            session is left as it was
+//	Update, AddFlash, Flashes    clean → changed; the save of   same
+//	                             that key expects the stored
+//	                             value (see below)
 //	Save()                       changed → clean (one Save);    changed → clean when the token
 //	                             a store error → failed         is the client's; a session
 //	                                                            that needs a new cookie: an
@@ -68,6 +71,15 @@ import (
 //
 // The deletions by Flush and CycleKey happen when they are called, as in
 // Django, so a token they kill is dead whatever the response turns out to be.
+//
+// A save that carries keys computed from their stored value (Update,
+// AddFlash, Flashes) is conditional on the store still holding that value.
+// When it does not, every save above (Save(), the commit, the end of the
+// chain) re-reads the record, computes those keys again from the newer
+// values and saves again, up to five saves in all, before it returns; past
+// that the session fails with ErrConflict (409 at the commit) and the
+// request's change is not saved. A session that Flashes empties is saved
+// empty on that condition rather than deleted.
 type phase uint8
 
 const (

@@ -35,6 +35,12 @@ import (
 // values, so a store may return equal JSON text spaced or ordered
 // differently.
 //
+// Run checks conditional saves (sessions.Change.Expect) too: a change
+// whose expectations hold is applied whole, one whose expectation fails
+// changes nothing and answers sessions.ErrConflict, and concurrent
+// conditional read-modify-writes of one key lose nothing. A store that
+// ignores Expect fails these cases.
+//
 // When the store implements sessions.UserStore, Run also checks the
 // per-user index: the tag, the listing, each selection of a deletion, that
 // dead sessions are never listed, and a deletion racing new sessions of

@@ -110,8 +110,9 @@ type sessionData struct {
 	err    error         // the first failure; Err returns it
 	vary   [1]string     // the response's own Vary value
 
-	// Flags last, packed together.
-	hadCookie bool // the request carried our cookie, valid or not
+	// Flags last, packed together: eight of them, so that sessionData
+	// fills the 288-byte size class. Whether the request carried a cookie
+	// is read again from it when needed (see discard).
 	stored    bool // a live record is under token: loaded, or saved by this request
 	modified  bool // changed during this request (Django's modified)
 	login     bool // Login: apply WithMaxSessionsPerUser after the save
@@ -121,7 +122,6 @@ type sessionData struct {
 	issued       bool // a new token was saved and must reach the client
 	sendCookie   bool // the cookie must be (re)sent: new token or new expiry
 	expireCookie bool // the session was deleted and the client holds a cookie
-	touched      bool // the idle timeout was refreshed this request
 	savedEarly   bool // Save wrote the record before the headers
 }
 

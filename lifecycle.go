@@ -116,8 +116,7 @@ func (s *Session) load() {
 	}
 	s.phase = clean
 	s.sessionData = &sessionData{}
-	token, fromCookie := s.mw.readToken(s.gin.Request)
-	s.hadCookie = fromCookie
+	token, _ := s.mw.readToken(s.gin.Request)
 	if !validToken(token) {
 		return
 	}
@@ -359,8 +358,8 @@ func (s *Session) persist(commit bool) error {
 		case !commit || !s.stored:
 		case s.savedEarly && (s.issued || s.sendCookie):
 			return s.verify()
-		case m.idle > 0 && !s.touched:
-			return s.touch()
+		case m.idle > 0:
+			return s.touch() // once: the commit runs once
 		}
 		return nil
 	}
@@ -509,7 +508,8 @@ func (s *Session) discard() error {
 	s.rec.Values = nil
 	s.issued, s.sendCookie = false, false
 	s.phase, s.late = clean, false
-	s.expireCookie = s.hadCookie
+	// Only a client that holds our cookie, valid or not, needs it expired.
+	_, s.expireCookie = s.mw.readToken(s.gin.Request)
 	return nil
 }
 
@@ -521,7 +521,6 @@ func (s *Session) touch() error {
 	if err := m.store.Touch(s.ctx, s.id, now, expires); err != nil {
 		return err
 	}
-	s.touched = true
 	s.rec.Expires, s.rec.LastSeen = expires, now
 	return nil
 }

@@ -11,9 +11,10 @@ import (
 
 // updateAttempts is how many times a save whose conditional keys keep
 // changing is tried before the request fails with ErrConflict: the first
-// save and four retries. Each retry costs a Load and a Save; five tries
-// rescue every request short of a key that dozens of requests rewrite at
-// once, where a 409 is the honest answer.
+// save and four retries. Each retry costs a Load and a Save; with the
+// waits between them (see backOff), five tries carry 32 simultaneous
+// appends to one key through on every store, and a key rewritten by many
+// more requests at once gets the honest answer, 409.
 const updateAttempts = 5
 
 // Update changes the value under key by a read-modify-write that loses no
@@ -41,11 +42,10 @@ const updateAttempts = 5
 // on a later run, on the newer value, the request fails with an error that
 // wraps both ErrConflict and fn's error (409 by default) and nothing of it
 // is saved: that is how a version key guards a group of keys (see
-// docs/update.md). A new value that
-// cannot be encoded, or a key starting with "_session_", fails the request
-// as Set does. A key that the request has already Set or deleted holds this
-// request's value, not the store's, so fn builds on that and the save
-// needs no condition.
+// docs/update.md). A new value that cannot be encoded, or a key starting
+// with "_session_", fails the request as Set does. A key that the request
+// has already Set or deleted holds this request's value, not the store's,
+// so fn builds on that and the save needs no condition.
 //
 // Prefer Incr for a counter, which the store adds to without a condition
 // and so never conflicts; Update suits values that are not numbers: a

@@ -113,9 +113,9 @@ type sessionData struct {
 	// Flags last, packed together: eight of them, so that sessionData
 	// fills the 288-byte size class. Whether the request carried a cookie
 	// is read again from it when needed (see discard).
-	stored    bool // a live record is under token: loaded, or saved by this request
-	modified  bool // changed during this request (Django's modified)
-	login     bool // Login: apply WithMaxSessionsPerUser after the save
+	stored   bool // a live record is under token: loaded, or saved by this request
+	modified bool // changed during this request (Django's modified)
+	login    bool // Login: apply WithMaxSessionsPerUser after the save
 
 	// Commit state.
 	persisted    bool // the overlay holds nothing that is not saved

@@ -18,6 +18,12 @@
 // never touches the session costs no store call and gets no cookie; a
 // visitor who only reads gets no cookie either.
 //
+// Requests of one session that run at once never undo each other's saved
+// work: a save carries only what the request changed, Incr is added by the
+// store itself, and Update (which AddFlash and Flashes use too) saves a
+// read-modify-write of one key only if the key still holds what it read,
+// running it again on the newer value otherwise.
+//
 // Django's settings map onto options: SESSION_COOKIE_NAME is
 // WithCookieName, SESSION_COOKIE_AGE WithCookieAge, SESSION_COOKIE_DOMAIN
 // WithCookieDomain, SESSION_COOKIE_PATH WithCookiePath,

@@ -422,7 +422,10 @@ func (s *Session) persist(commit bool) error {
 // other, only with first saves. The first save takes no lock: without a
 // conflict nothing is added.
 func (s *Session) saveChange(id string, ch *Change) error {
-	start := time.Now()
+	var start time.Time
+	if len(ch.Expect) > 0 { // the clock is for backOff, after a conflict
+		start = time.Now()
+	}
 	err := s.mw.store.Save(s.ctx, id, *ch)
 	for try := 1; len(ch.Expect) > 0 && errors.Is(err, ErrConflict); try++ {
 		if try == updateAttempts {

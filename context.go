@@ -146,23 +146,28 @@ type sessionData struct {
 	local   map[string]string
 	incr    map[string]int64
 	deleted map[string]struct{}
+	// pending holds the keys whose new value was computed from the stored
+	// one by Update, AddFlash or Flashes: their save is conditional on the
+	// store still holding that value (see Change.Expect), and a conflict
+	// recomputes them from the newer one.
+	pending map[string]*conditional
 
 	expiry time.Duration // the session's policy, as Record.Expiry
 	err    error         // the first failure; Err returns it
 	vary   [1]string     // the response's own Vary value
 
-	// Flags last, packed together.
-	hadCookie bool // the request carried our cookie, valid or not
-	stored    bool // a live record is under token: loaded, or saved by this request
-	modified  bool // changed during this request (Django's modified)
-	login     bool // Login: apply WithMaxSessionsPerUser after the save
+	// Flags last, packed together: eight of them, so that sessionData
+	// fills the 288-byte size class. Whether the request carried a cookie
+	// is read again from it when needed (see discard).
+	stored   bool // a live record is under token: loaded, or saved by this request
+	modified bool // changed during this request (Django's modified)
+	login    bool // Login: apply WithMaxSessionsPerUser after the save
 
 	// Commit state.
 	persisted    bool // the overlay holds nothing that is not saved
 	issued       bool // a new token was saved and must reach the client
 	sendCookie   bool // the cookie must be (re)sent: new token or new expiry
 	expireCookie bool // the session was deleted and the client holds a cookie
-	touched      bool // the idle timeout was refreshed this request
 	savedEarly   bool // Save wrote the record before the headers
 }
 
@@ -333,7 +338,8 @@ func (s *Session) Pop(key string, def ...any) any {
 
 // Delete removes key, Django's del request.session[key]. Deleting an
 // absent key is a no-op that leaves the session unmodified. A session left
-// empty is deleted from the store when the request ends.
+// empty is deleted from the store when the request ends (unless Flashes
+// emptied it: see Flashes).
 func (s *Session) Delete(key string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -401,6 +407,14 @@ func (s *Session) Incr(key string, delta int64) int64 {
 		return 0
 	}
 	s.change() // first, so that the flags below see the current overlay
+	if c := s.pending[key]; c != nil {
+		// The key's value derives from the stored one: a conflict replays
+		// this increment on the newer value, so it travels as a Set.
+		s.put(key, strconv.FormatInt(n, 10))
+		c.steps = append(c.steps, addStep(key, delta))
+		s.pending[key] = c
+		return n
+	}
 	prev, isIncr := s.incr[key]
 	_, isSet := s.local[key]
 	_, isDeleted := s.deleted[key]
@@ -445,7 +459,7 @@ func (s *Session) flush(strict bool) error {
 	s.load()
 	s.change()
 	err := s.kill(strict)
-	s.local, s.incr, s.deleted = nil, nil, nil
+	s.local, s.incr, s.deleted, s.pending = nil, nil, nil, nil
 	s.rec = Record{}
 	s.expiry = 0
 	return err
@@ -541,6 +555,10 @@ func (s *Session) Accessed() bool {
 
 // AddFlash queues a one-time message, shown by the next request that calls
 // Flashes. A value that cannot be encoded fails the request as Set does.
+//
+// Concurrent requests of the same session that each add a flash lose none:
+// the flash is appended as Update appends to a list, so a request whose
+// save finds the queue changed by another appends to the newer queue.
 func (s *Session) AddFlash(value any) {
 	enc, err := encodeValue(value)
 	s.mu.Lock()
@@ -551,15 +569,18 @@ func (s *Session) AddFlash(value any) {
 		s.fail(wrapError("sessions: cannot encode a flash", err))
 		return
 	}
-	list := "[" + enc + "]"
-	if raw, ok := s.raw(flashesKey); ok && len(raw) > 2 {
-		list = raw[:len(raw)-1] + "," + enc + "]"
-	}
-	s.put(flashesKey, list)
+	_ = s.derive(flashesKey, appendFlash(enc))
 }
 
 // Flashes returns the queued flash messages and removes them. With none
 // queued it returns nil and leaves the session unmodified.
+//
+// The removal is conditional, as Update's change is: a flash that a
+// concurrent request adds meanwhile stays queued for the next call, and
+// only the flashes returned here are removed. For the same reason a
+// session that holds nothing else is not deleted when its flashes are
+// taken, as an emptied session is: it is saved empty, and expires as
+// usual.
 func (s *Session) Flashes() []any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -568,7 +589,7 @@ func (s *Session) Flashes() []any {
 	if !ok {
 		return nil
 	}
-	s.remove(flashesKey)
+	_ = s.derive(flashesKey, consumeFlashes(raw))
 	s.settle()
 	return decodeFlashes(raw)
 }
@@ -690,6 +711,7 @@ func (s *Session) put(key, enc string) {
 	s.local[key] = enc
 	delete(s.deleted, key)
 	delete(s.incr, key)
+	delete(s.pending, key) // a plain Set does not depend on the stored value
 }
 
 // remove records that key is gone.
@@ -697,6 +719,7 @@ func (s *Session) remove(key string) {
 	s.change()
 	delete(s.local, key)
 	delete(s.incr, key)
+	delete(s.pending, key)
 	if _, stored := s.rec.Values[key]; stored {
 		if s.deleted == nil {
 			s.deleted = make(map[string]struct{})
@@ -711,6 +734,7 @@ func (s *Session) clearValues() {
 		delete(s.local, k)
 	}
 	clear(s.incr)
+	clear(s.pending)
 	for k := range s.rec.Values {
 		if s.deleted == nil {
 			s.deleted = make(map[string]struct{})

@@ -3,6 +3,9 @@ package sessions
 import (
 	"context"
 	"errors"
+	"fmt"
+	"hash/maphash"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strconv"
@@ -46,6 +49,9 @@ import (
 //	                             token at the commit; a record  session is left as it was
 //	                             found gone (revoked meanwhile)
 //	                             → failed (ErrInterrupted, 400)
+//	Update, AddFlash, Flashes    clean → changed; the save of   same
+//	                             that key expects the stored
+//	                             value (see below)
 //	Save()                       changed → clean (one Save);    changed → clean when the token
 //	                             a store error → failed         is the client's; a session
 //	                                                            that needs a new cookie:
@@ -86,6 +92,15 @@ import (
 //
 // The deletions by Flush and CycleKey happen when they are called, as in
 // Django, so a token they kill is dead whatever the response turns out to be.
+//
+// A save that carries keys computed from their stored value (Update,
+// AddFlash, Flashes) is conditional on the store still holding that value.
+// When it does not, every save above (Save(), the commit, the end of the
+// chain) re-reads the record, computes those keys again from the newer
+// values and saves again, up to five saves in all, before it returns; past
+// that the session fails with ErrConflict (409 at the commit) and the
+// request's change is not saved. A session that Flashes empties is saved
+// empty on that condition rather than deleted.
 type phase uint8
 
 const (
@@ -123,8 +138,7 @@ func (s *Session) load() {
 	}
 	s.phase = clean
 	s.sessionData = &sessionData{}
-	token, fromCookie := s.mw.readToken(s.request())
-	s.hadCookie = fromCookie
+	token, _ := s.mw.readToken(s.request())
 	if !validToken(token) {
 		return
 	}
@@ -196,6 +210,9 @@ func (s *Session) kill(strict bool) error {
 	}
 	s.stored, s.token, s.id = false, "", ""
 	s.issued, s.sendCookie = false, false
+	// The data will be saved as a new record, which no other request
+	// holds: it needs no condition.
+	s.pending = nil
 	return err
 }
 
@@ -447,7 +464,9 @@ func UpgradeHeader(c *gin.Context) (http.Header, error) {
 // there. The caller holds s.mu.
 func (s *Session) persist(commit bool) error {
 	m := s.mw
-	if s.empty() {
+	if s.empty() && len(s.pending) == 0 {
+		// Not when Flashes emptied it: deleting the record could drop a
+		// flash a concurrent request added; it is saved empty instead.
 		return s.discard()
 	}
 	if s.phase != changed && !(commit && m.saveEvery && s.stored) {
@@ -455,8 +474,8 @@ func (s *Session) persist(commit bool) error {
 		case !commit || !s.stored:
 		case s.savedEarly && (s.issued || s.sendCookie):
 			return s.verify()
-		case m.idle > 0 && !s.touched:
-			return s.touch()
+		case m.idle > 0:
+			return s.touch() // once: the commit runs once
 		}
 		return nil
 	}
@@ -484,7 +503,10 @@ func (s *Session) persist(commit bool) error {
 		// The cap is part of the login's save: see UserStore.
 		ch.MaxUserSessions = m.maxPerUser
 	}
-	if err := m.store.Save(s.storeCtx(), id, ch); err != nil {
+	if !ch.New {
+		ch.Expect = s.expectations()
+	}
+	if err := s.saveChange(id, &ch); err != nil {
 		return err
 	}
 	s.login = false
@@ -495,6 +517,7 @@ func (s *Session) persist(commit bool) error {
 	} else {
 		s.persisted = true
 	}
+	s.pending = nil
 	s.token, s.id, s.stored = token, id, true
 	s.rec.UUID, s.rec.Created, s.rec.Saved, s.rec.LastSeen, s.rec.Expires, s.rec.Expiry = ch.UUID, ch.Created, now, now, ch.Expires, s.expiry
 	s.phase, s.late, s.expireCookie = clean, false, false
@@ -504,6 +527,80 @@ func (s *Session) persist(commit bool) error {
 	}
 	return nil
 }
+
+// saveChange saves ch under id. A conditional save that conflicts is
+// tried again on the newer values (see rebase), up to updateAttempts
+// saves in all: a retry costs one Load and one Save, and a save with no
+// condition is never retried.
+//
+// Retries wait a random time first (see backOff), so that requests of
+// several processes that conflicted do not meet again at once; in this
+// process, the retries of one session also take turns, each holding a
+// lock for its Load and Save, so that they cannot conflict with each
+// other, only with first saves. The first save takes no lock: without a
+// conflict nothing is added.
+func (s *Session) saveChange(id string, ch *Change) error {
+	var start time.Time
+	if len(ch.Expect) > 0 { // the clock is for backOff, after a conflict
+		start = time.Now()
+	}
+	err := s.mw.store.Save(s.storeCtx(), id, *ch)
+	for try := 1; len(ch.Expect) > 0 && errors.Is(err, ErrConflict); try++ {
+		if try == updateAttempts {
+			return wrapError(fmt.Sprintf("sessions: %d saves in a row found an updated key changed by a concurrent request", try), err)
+		}
+		if err := backOff(s.storeCtx(), try, time.Since(start)); err != nil {
+			return err
+		}
+		start = time.Now()
+		err = s.retry(id, ch)
+	}
+	return err
+}
+
+// retry re-reads the session and saves ch again on the newer values,
+// taking its turn among the retries of sessions that share id's lock.
+func (s *Session) retry(id string, ch *Change) error {
+	turn := &s.mw.turns[maphash.String(turnSeed, id)%uint64(len(s.mw.turns))]
+	turn.Lock()
+	defer turn.Unlock()
+	if err := s.rebase(); err != nil {
+		return err
+	}
+	ch.Set, ch.Incr, ch.Delete = s.delta()
+	ch.Expect = s.expectations()
+	return s.mw.store.Save(s.storeCtx(), id, *ch)
+}
+
+// turnSeed spreads session ids over the middleware's turns.
+var turnSeed = maphash.MakeSeed()
+
+// backOff waits before the try'th retry of a conflicting save, for a
+// random time below 4^try times the last attempt, which took spent, or
+// below 4^try times minBackOff if that is longer: the requests that
+// conflicted would otherwise all retry at once and conflict again. Scaled
+// to the store's own latency, the waits spread them over several
+// attempts' time on any store (1, 4, 16 and 64 ms on a fast one), and cost
+// nothing without a conflict. It gives up when ctx ends.
+func backOff(ctx context.Context, try int, spent time.Duration) error {
+	limit := min(max(spent, minBackOff)<<(2*try), maxBackOff)
+	t := time.NewTimer(rand.N(limit))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w: waiting to save again after a conflict: %w", ErrUnavailable, ctx.Err())
+	}
+}
+
+// minBackOff and maxBackOff bound backOff's waits: a store faster than
+// the requests that race on it (memory) still spreads them over a few
+// milliseconds, and a slow one does not hold a request for long.
+const (
+	minBackOff = 250 * time.Microsecond
+	maxBackOff = 100 * time.Millisecond
+)
 
 // verify checks, with an empty update, that the record an earlier Save
 // wrote is still there before its cookie goes out: a concurrent logout
@@ -531,11 +628,12 @@ func (s *Session) discard() error {
 		}
 	}
 	s.stored, s.token, s.id = false, "", ""
-	s.local, s.incr, s.deleted = nil, nil, nil
+	s.local, s.incr, s.deleted, s.pending = nil, nil, nil, nil
 	s.rec.Values = nil
 	s.issued, s.sendCookie = false, false
 	s.phase, s.late = clean, false
-	s.expireCookie = s.hadCookie
+	// Only a client that holds our cookie, valid or not, needs it expired.
+	_, s.expireCookie = s.mw.readToken(s.request())
 	return nil
 }
 
@@ -547,7 +645,6 @@ func (s *Session) touch() error {
 	if err := m.store.Touch(s.storeCtx(), s.id, now, expires); err != nil {
 		return err
 	}
-	s.touched = true
 	s.rec.Expires, s.rec.LastSeen = expires, now
 	return nil
 }

@@ -177,6 +177,9 @@ func (s *MemoryStore) save(key [32]byte, id string, ch Change, gone *[]memoryBin
 	var old string
 	if r != nil {
 		old = r.data
+		if k, ok := unmet(old, ch.Expect); !ok {
+			return wrapError(fmt.Sprintf("sessions: memory store: saving %.8s…: key %q changed", id, k), ErrConflict)
+		}
 	}
 	data, err := applyChange(old, ch)
 	if err != nil {
@@ -269,6 +272,52 @@ func (s *MemoryStore) Touch(_ context.Context, id string, seen, expires time.Tim
 	}
 	sh.mu.Unlock()
 	return nil
+}
+
+// unmet checks a conditional save's expectations against a record's packed
+// data, under its shard's lock: it returns a key that no longer holds its
+// expected value, or ok. The store keeps the JSON text it was given and
+// Load returns it as is, so the text is compared exactly.
+func unmet(data string, expect map[string]string) (key string, ok bool) {
+	if len(expect) == 0 {
+		return "", true
+	}
+	left := len(expect)
+	_, fields := splitData(data)
+	for rest := fields; rest != "" && left > 0; {
+		var k, v string
+		k, rest = readField(rest)
+		v, rest = readField(rest)
+		if want, ok := expect[k]; ok {
+			if v != want {
+				return k, false
+			}
+			left--
+		}
+	}
+	if left == 0 {
+		return "", true
+	}
+	// The keys not found are absent: they must be expected so.
+	for k, want := range expect {
+		if want != "" && !hasField(fields, k) {
+			return k, false
+		}
+	}
+	return "", true
+}
+
+// hasField reports whether the packed key and value pairs hold key.
+func hasField(fields, key string) bool {
+	for rest := fields; rest != ""; {
+		var k string
+		k, rest = readField(rest)
+		_, rest = readField(rest)
+		if k == key {
+			return true
+		}
+	}
+	return false
 }
 
 // applyChange returns the packed data of a record after ch: the UUID (a

@@ -3,6 +3,7 @@ package sessions_test
 import (
 	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -30,10 +31,11 @@ const (
 	opFlashes
 	opSave
 	opSetBad // Set of a struct whose JSON would be {}: the request fails
+	opUpdate // append str to the list under key with Update
 	opKinds
 )
 
-var opNames = [...]string{"Get", "Set", "Pop", "Delete", "Incr", "Clear", "Flush", "CycleKey", "SetExpiry", "AddFlash", "Flashes", "Save", "SetBad"}
+var opNames = [...]string{"Get", "Set", "Pop", "Delete", "Incr", "Clear", "Flush", "CycleKey", "SetExpiry", "AddFlash", "Flashes", "Save", "SetBad", "Update"}
 
 // op is one operation: key and value where they apply; an int value when
 // str is empty.
@@ -54,6 +56,8 @@ func (o op) String() string {
 		return "Incr(" + o.key + "," + strconv.FormatInt(o.n, 10) + ")"
 	case opAddFlash:
 		return "AddFlash(" + o.str + ")"
+	case opUpdate:
+		return "Update(" + o.key + ",+" + o.str + ")"
 	}
 	return opNames[o.kind]
 }
@@ -206,13 +210,29 @@ type modelRequest struct {
 	newCookie   int  // the cookie the response sets (-1: expires it, 0: none)
 	obs         []string
 	secondState *modelRequest
+	// pending are the keys computed from their stored value (Update,
+	// AddFlash, Flashes): their save expects that value, and a conflict
+	// replays the steps on the newer one.
+	pending map[string]*modelCond
 }
+
+// modelCond is a key whose save is conditional: the stored value it was
+// computed from, and the steps that computed it.
+type modelCond struct {
+	expect   string
+	expectOK bool
+	steps    []modelStep
+}
+
+// modelStep computes a key's value from the one before (ok: present); a
+// non-zero status fails the request.
+type modelStep func(v string, ok bool) (string, bool, int)
 
 const flashKey = "_session_flashes"
 
 func (m *model) request(cookie int) *modelRequest {
 	return &modelRequest{m: m, cookie: cookie, view: map[string]string{}, base: map[string]string{},
-		touches: map[string]touch{}, incrs: map[string]int64{}}
+		touches: map[string]touch{}, incrs: map[string]int64{}, pending: map[string]*modelCond{}}
 }
 
 func (q *modelRequest) fail(status int) {
@@ -253,12 +273,14 @@ func (q *modelRequest) put(key, value string) {
 	q.view[key] = value
 	q.touches[key] = touchSet
 	delete(q.incrs, key)
+	delete(q.pending, key)
 }
 
 func (q *modelRequest) remove(key string) {
 	q.change()
 	delete(q.view, key)
 	delete(q.incrs, key)
+	delete(q.pending, key)
 	if _, ok := q.base[key]; ok {
 		q.touches[key] = touchDelete
 	} else {
@@ -282,6 +304,90 @@ func (q *modelRequest) kill(strict bool) {
 		}
 	}
 	q.stored, q.id, q.issued, q.sendCookie = false, 0, false, false
+	q.pending = map[string]*modelCond{}
+}
+
+// derive runs st on key's value and stores the result; when that value is
+// the stored one, the save becomes conditional on it. A step that fails
+// changes nothing and derive reports false.
+func (q *modelRequest) derive(key string, st modelStep) bool {
+	cur, ok := q.view[key]
+	next, nextOK, status := st(cur, ok)
+	if status != 0 {
+		return false
+	}
+	q.change()
+	c := q.pending[key]
+	switch t := q.touches[key]; {
+	case c != nil:
+		c.steps = append(c.steps, st)
+	case !q.stored:
+	case t == touchIncr || t == untouched:
+		v, ok := q.base[key]
+		c = &modelCond{expect: v, expectOK: ok}
+		if t == touchIncr {
+			c.steps = append(c.steps, incrStep(q.incrs[key]))
+		}
+		c.steps = append(c.steps, st)
+	}
+	if nextOK {
+		q.put(key, next)
+	} else {
+		q.remove(key)
+	}
+	if c != nil {
+		q.pending[key] = c
+	}
+	return true
+}
+
+// incrStep is an Incr replayed on a newer value.
+func incrStep(d int64) modelStep {
+	return func(v string, ok bool) (string, bool, int) {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if ok && err != nil {
+			return "", false, http.StatusInternalServerError
+		}
+		return strconv.FormatInt(n+d, 10), true, 0
+	}
+}
+
+// appendStep appends the JSON text item to a list. A value that is not a
+// list fails, as Update's decoding into a []string does.
+func appendStep(item string) modelStep {
+	return func(v string, ok bool) (string, bool, int) {
+		if ok && !strings.HasPrefix(v, "[") {
+			return "", false, http.StatusInternalServerError
+		}
+		if ok && len(v) > 2 {
+			return v[:len(v)-1] + "," + item + "]", true, 0
+		}
+		return "[" + item + "]", true, 0
+	}
+}
+
+// consumeStep removes the flashes taken from a list: the longest run at
+// its front that ends the list taken.
+func consumeStep(taken string) modelStep {
+	return func(v string, ok bool) (string, bool, int) {
+		if !ok || v == taken {
+			return "", false, 0
+		}
+		old, now := listItems(taken), listItems(v)
+		k := min(len(old), len(now))
+		for k > 0 && !slices.Equal(old[len(old)-k:], now[:k]) {
+			k--
+		}
+		if k == len(now) {
+			return "", false, 0
+		}
+		return "[" + strings.Join(now[k:], ",") + "]", true, 0
+	}
+}
+
+// listItems splits a list of the model's strings (no commas inside).
+func listItems(v string) []string {
+	return strings.Split(strings.Trim(v, "[]"), ",")
 }
 
 // decoded is how the handler prints a value: fmt's %v of Get's result.
@@ -337,7 +443,10 @@ func (q *modelRequest) apply(o op) string {
 		t, d := q.touches[o.key], q.incrs[o.key]
 		q.change()
 		q.view[o.key] = strconv.FormatInt(cur+o.n, 10)
-		if t == touchSet || t == touchDelete {
+		if c := q.pending[o.key]; c != nil {
+			q.touches[o.key] = touchSet
+			c.steps = append(c.steps, incrStep(o.n))
+		} else if t == touchSet || t == touchDelete {
 			q.touches[o.key] = touchSet
 			delete(q.incrs, o.key)
 		} else {
@@ -347,6 +456,7 @@ func (q *modelRequest) apply(o op) string {
 	case opClear:
 		q.change()
 		q.view, q.touches, q.incrs = map[string]string{}, map[string]touch{}, map[string]int64{}
+		q.pending = map[string]*modelCond{}
 		for k := range q.base {
 			q.touches[k] = touchDelete
 		}
@@ -354,6 +464,7 @@ func (q *modelRequest) apply(o op) string {
 		q.change()
 		q.kill(false)
 		q.view, q.base, q.touches, q.incrs = map[string]string{}, map[string]string{}, map[string]touch{}, map[string]int64{}
+		q.pending = map[string]*modelCond{}
 		q.persistent = false
 	case opCycleKey:
 		if q.sent {
@@ -368,18 +479,19 @@ func (q *modelRequest) apply(o op) string {
 	case opSetBad:
 		q.fail(http.StatusInternalServerError)
 	case opAddFlash:
-		list := `["` + o.str + `"]`
-		if raw, ok := q.view[flashKey]; ok {
-			list = raw[:len(raw)-1] + `,"` + o.str + `"]`
-		}
-		q.put(flashKey, list)
+		q.derive(flashKey, appendStep(strconv.Quote(o.str)))
 	case opFlashes:
 		v, ok := q.view[flashKey]
 		if ok {
-			q.remove(flashKey)
+			q.derive(flashKey, consumeStep(v))
 			return decoded(v, ok)
 		}
 		return "[]"
+	case opUpdate:
+		if !q.derive(o.key, appendStep(strconv.Quote(o.str))) {
+			return "err"
+		}
+		return decoded(q.view[o.key], true)
 	}
 	return ""
 }
@@ -408,7 +520,7 @@ func (q *modelRequest) save() string {
 // failure, or 0.
 func (q *modelRequest) persist(commit bool) int {
 	m := q.m
-	if len(q.view) == 0 {
+	if len(q.view) == 0 && len(q.pending) == 0 {
 		if q.stored {
 			if m.fault(faultDelete) {
 				return http.StatusServiceUnavailable
@@ -448,6 +560,18 @@ func (q *modelRequest) persist(commit bool) int {
 		if !ok {
 			return http.StatusBadRequest
 		}
+		if q.conflicts(rec) {
+			// One retry: the model's requests never overlap during a save.
+			if m.fault(faultLoad) {
+				return http.StatusServiceUnavailable
+			}
+			if status := q.rebase(rec); status != 0 {
+				return status
+			}
+			if m.fault(faultSave) {
+				return http.StatusServiceUnavailable
+			}
+		}
 		next := maps.Clone(rec.values)
 		for k, t := range q.touches {
 			switch t {
@@ -467,8 +591,42 @@ func (q *modelRequest) persist(commit bool) int {
 	}
 	q.stored, q.changed, q.late, q.expireCkie = true, false, false, false
 	q.base, q.touches, q.incrs = maps.Clone(q.view), map[string]touch{}, map[string]int64{}
+	q.pending = map[string]*modelCond{}
 	if q.persistent {
 		q.sendCookie = true
+	}
+	return 0
+}
+
+// conflicts reports whether a conditional key no longer holds in rec what
+// the request computed it from.
+func (q *modelRequest) conflicts(rec *modelRecord) bool {
+	for k, c := range q.pending {
+		if v, ok := rec.values[k]; ok != c.expectOK || v != c.expect {
+			return true
+		}
+	}
+	return false
+}
+
+// rebase recomputes the conditional keys from rec; it returns the status
+// of a step that fails.
+func (q *modelRequest) rebase(rec *modelRecord) int {
+	for k, c := range q.pending {
+		v, ok := rec.values[k]
+		c.expect, c.expectOK = v, ok
+		for _, st := range c.steps {
+			var status int
+			if v, ok, status = st(v, ok); status != 0 {
+				return http.StatusConflict // fails on the newer value: a conflict
+			}
+		}
+		if ok {
+			q.view[k], q.touches[k] = v, touchSet
+		} else {
+			delete(q.view, k)
+			q.touches[k] = touchDelete
+		}
 	}
 	return 0
 }

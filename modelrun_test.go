@@ -119,12 +119,46 @@ func generate(seed uint64) []*request {
 		}
 		if rng.IntN(3) == 0 {
 			second := []op{{kind: opSet, key: "c", n: int64(rng.IntN(10))}, {kind: opIncr, key: "n", n: 1}, {kind: opFlush}, {kind: opGet, key: "a"}}
+			if rng.IntN(2) == 0 {
+				// One that changes what a conditional save of the first
+				// request expects: its save conflicts and runs again.
+				second = []op{{kind: opUpdate, key: "l", str: "s" + strconv.Itoa(rng.IntN(10))},
+					{kind: opAddFlash, str: "g" + strconv.Itoa(rng.IntN(10))}, {kind: opFlashes}, {kind: opIncr, key: "n", n: 1}}
+			}
 			r.second = &request{ops: []op{second[rng.IntN(len(second))]}, answer: answerString}
 			r.secondAt = rng.IntN(len(r.ops) + 1)
+			if j, o, ok := firstConditional(r.ops); ok && rng.IntN(2) == 0 {
+				// Right after an op whose save is conditional, another
+				// request changes the same key: the save must conflict.
+				r.secondAt = j + 1 + rng.IntN(len(r.ops)-j)
+				r.second.ops = []op{rival(o, rng)}
+			}
 		}
 		reqs[i] = r
 	}
 	return reqs
+}
+
+// firstConditional finds the first op whose save is conditional: Update,
+// AddFlash or Flashes.
+func firstConditional(ops []op) (int, op, bool) {
+	for i, o := range ops {
+		if o.kind == opUpdate || o.kind == opAddFlash || o.kind == opFlashes {
+			return i, o, true
+		}
+	}
+	return 0, op{}, false
+}
+
+// rival is an op of another request that changes the key o changes.
+func rival(o op, rng *rand.Rand) op {
+	switch {
+	case o.kind != opUpdate:
+		return op{kind: opAddFlash, str: "g" + strconv.Itoa(rng.IntN(10))}
+	case o.key == "n":
+		return op{kind: opIncr, key: "n", n: 1}
+	}
+	return op{kind: opUpdate, key: o.key, str: "s" + strconv.Itoa(rng.IntN(10))}
 }
 
 func genOps(rng *rand.Rand, n int) []op {
@@ -132,6 +166,9 @@ func genOps(rng *rand.Rand, n int) []op {
 	ops := make([]op, n)
 	for i := range ops {
 		o := op{kind: opKind(rng.IntN(int(opKinds))), key: keys[rng.IntN(len(keys))], n: int64(rng.IntN(10))}
+		if rng.IntN(6) == 0 {
+			o.kind = opUpdate // more of them, so that conflicts are common
+		}
 		switch o.kind {
 		case opSet:
 			if rng.IntN(3) == 0 {
@@ -141,6 +178,10 @@ func genOps(rng *rand.Rand, n int) []op {
 			o.n = 1 + int64(rng.IntN(3))
 		case opAddFlash:
 			o.str = "f" + strconv.Itoa(rng.IntN(10))
+		case opUpdate:
+			// Mostly a list; sometimes the counter, which Update cannot
+			// decode, and which Incr cannot add to once it is a list.
+			o.key, o.str = []string{"l", "l", "n"}[rng.IntN(3)], "u"+strconv.Itoa(rng.IntN(10))
 		}
 		ops[i] = o
 	}
@@ -383,6 +424,14 @@ func apply(s *sessions.Session, o op) string {
 		return "nil"
 	case opSetBad:
 		s.Set(o.key, unencodable{secret: "x"})
+	case opUpdate:
+		v, err := sessions.Update(s, o.key, func(old []string, _ bool) ([]string, error) {
+			return append(old, o.str), nil
+		})
+		if err != nil {
+			return "err"
+		}
+		return fmt.Sprint(v)
 	}
 	return ""
 }

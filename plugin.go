@@ -18,6 +18,12 @@
 // never touches the session costs no store call and gets no cookie; a
 // visitor who only reads gets no cookie either.
 //
+// Requests of one session that run at once never undo each other's saved
+// work: a save carries only what the request changed, Incr is added by the
+// store itself, and Update (which AddFlash and Flashes use too) saves a
+// read-modify-write of one key only if the key still holds what it read,
+// running it again on the newer value otherwise.
+//
 // Django's settings map onto options: SESSION_COOKIE_NAME is
 // WithCookieName, SESSION_COOKIE_AGE WithCookieAge, SESSION_COOKIE_DOMAIN
 // WithCookieDomain, SESSION_COOKIE_PATH WithCookiePath,
@@ -37,6 +43,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -72,6 +79,10 @@ type middleware struct {
 	// The Set-Cookie line is "name=" + value + attrs + [lifetime] + tail.
 	cookieHead, cookieAttrs, cookieTail string
 	now                                 func() time.Time
+
+	// turns make the retries of conflicting saves of one session in this
+	// process take turns: see Session.saveChange.
+	turns [64]sync.Mutex
 }
 
 // WithCookieName sets the session cookie's name; default "sessionid"
@@ -190,11 +201,13 @@ func WithHeader(name string) Option {
 // loaded or saved, instead of the handler's response. The default answers
 // in plain text, with the status ErrorStatus gives: 503 Service Unavailable
 // when the store cannot be reached (ErrUnavailable), 400 Bad Request when
-// the session was deleted by a concurrent request (ErrInterrupted), and 500
-// otherwise. A site that shows its visitors HTML sets its own, which calls
-// ErrorStatus for the status and renders a page (see the example). Whatever
-// fn does, the client never sees the handler's success: a handler that
-// writes nothing gets that status. A nil fn panics.
+// the session was deleted by a concurrent request (ErrInterrupted), 409
+// Conflict when a key that Update changed kept changing under concurrent
+// requests (ErrConflict), and 500 otherwise. A site that shows its visitors
+// HTML sets its own, which calls ErrorStatus for the status and renders a
+// page (see the example). Whatever fn does, the client never sees the
+// handler's success: a handler that writes nothing gets that status. A nil
+// fn panics.
 func WithErrorHandler(fn func(c *gin.Context, err error)) Option {
 	if fn == nil {
 		panic("sessions: WithErrorHandler(nil): pass a function")
@@ -505,6 +518,8 @@ func defaultErrorHandler(c *gin.Context, err error) {
 		msg = ErrUnavailable.Error()
 	case http.StatusBadRequest:
 		msg = ErrInterrupted.Error()
+	case http.StatusConflict:
+		msg = ErrConflict.Error()
 	}
 	c.String(code, msg)
 }
@@ -526,6 +541,8 @@ func ErrorStatus(err error) int {
 		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrInterrupted):
 		return http.StatusBadRequest
+	case errors.Is(err, ErrConflict):
+		return http.StatusConflict
 	default:
 		return http.StatusInternalServerError
 	}

@@ -46,7 +46,9 @@ import (
 // for a change with no Incr, to a session bound to no user, a transaction
 // too, MULTI HMGET HDEL HSET PEXPIREAT EXEC, and one more, a DEL, in the rare
 // case that the record was deleted meanwhile; otherwise a Lua script that
-// applies the whole change atomically), Delete 1
+// applies the whole change atomically, checking first the keys that Update
+// changed: a conditional save is one script run, and a retry after a
+// conflict one HGETALL and one more script run), Delete 1
 // (DEL), Touch 1 (a script that moves the expiry without rewriting values).
 // The scripts run by EVALSHA; after Redis starts or its script cache is
 // flushed, the first call of each script on each server costs one more round
@@ -297,8 +299,11 @@ func appendNewFields(dst []any, ch Change, head ...any) []any {
 // updateUserScript, on keys: see updateScript.
 func updateArgs(script redisScript, ch Change, keys ...string) []any {
 	expires := expireAtMillis(ch.Expires)
-	n := 4 + 2*len(ch.Incr) + len(ch.Delete) + 6 + 2*len(ch.Set)
-	args := append(script.call(n, keys...), time.Now().UnixMilli(), expires, len(ch.Incr), len(ch.Delete))
+	n := 5 + 2*len(ch.Expect) + 2*len(ch.Incr) + len(ch.Delete) + 6 + 2*len(ch.Set)
+	args := append(script.call(n, keys...), time.Now().UnixMilli(), expires, len(ch.Incr), len(ch.Delete), len(ch.Expect))
+	for k, v := range ch.Expect {
+		args = append(args, fieldName(k), v)
+	}
 	for k, d := range ch.Incr {
 		args = append(args, fieldName(k), d)
 	}
@@ -322,6 +327,12 @@ func saveReply(reply string) error {
 		return nil
 	case reply == "INTERRUPTED":
 		return ErrInterrupted
+	case strings.HasPrefix(reply, "CONFLICT\n"):
+		field := strings.TrimPrefix(reply, "CONFLICT\n")
+		if k, ok := keyOfField(field); ok {
+			field = k
+		}
+		return wrapError(fmt.Sprintf("sessions: redis save: key %q changed", field), ErrConflict)
 	case strings.HasPrefix(reply, "NOTINTEGER "):
 		reason, field, _ := strings.Cut(strings.TrimPrefix(reply, "NOTINTEGER "), "\n")
 		if k, ok := keyOfField(field); ok {

@@ -15,10 +15,11 @@ import (
 
 // TestRedisCommandsInScripts counts, on a server of its own, the commands
 // that each save runs inside Redis: a new session costs no script and no
-// DEL, a change with no Incr no script either, and a change with one no more
-// than its work. A logged-in session's touch and delete check first that
-// its index is on this server (one EXISTS), so that a slot migration never
-// leaves the record outliving its index.
+// DEL, a change with no Incr no script either, a change with one no more
+// than its work, and a conditional save (Update) one HGET per expected key
+// more than that, in the same single call. A logged-in session's touch and
+// delete check first that its index is on this server (one EXISTS), so
+// that a slot migration never leaves the record outliving its index.
 func TestRedisCommandsInScripts(t *testing.T) {
 	srv := redistest.Start(t)
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
@@ -49,6 +50,12 @@ func TestRedisCommandsInScripts(t *testing.T) {
 			ch.Incr = map[string]int64{"n": 1}
 			return store.Save(ctx, id, ch)
 		}, "evalsha=1 hincrby=1 hmget=1 hset=1 pexpireat=1"},
+		{"conditional", func() error {
+			ch := change(false)
+			ch.Set = map[string]string{"cart": `["a"]`}
+			ch.Expect = map[string]string{"cart": ""}
+			return store.Save(ctx, id, ch)
+		}, "evalsha=1 hget=1 hmget=1 hset=1 pexpireat=1"},
 	}
 	// A logged-in session's record and its user's index.
 	tag, err := store.UserTag(ctx, "ann")

@@ -53,6 +53,15 @@ type Store interface {
 	// when absent, so that concurrent increments are never lost. Incrementing
 	// a value that is not an integer fails with an error wrapping
 	// ErrNotInteger. Save must not keep references to ch's maps.
+	//
+	// With ch.Expect the change is conditional: it is applied only if every
+	// key in ch.Expect still holds that value (or is still absent), checked
+	// in the same atomic step as the change itself. Otherwise Save changes
+	// nothing, not even the other keys or the increments, and returns an
+	// error wrapping ErrConflict. A missing record is ErrInterrupted even
+	// then. A store that cannot check ch.Expect must fail such a save rather
+	// than apply it unchecked: ignoring it silently loses the updates that
+	// Update exists to keep. Package sessionstest checks this.
 	Save(ctx context.Context, id string, ch Change) error
 
 	// Delete removes the record stored under id, and from its user's index
@@ -123,6 +132,13 @@ type Change struct {
 	Delete []string
 	// Incr maps keys to the amounts to add to their integer values.
 	Incr map[string]int64
+	// Expect, when not empty, makes the save conditional: it maps keys to
+	// the JSON text they must still hold for the change to be applied, ""
+	// (never JSON text) for a key that must still be absent. The text is
+	// what Load returned; a store compares values, not spelling, when it
+	// may return other text of the same value (jsonb). It is never set
+	// with New.
+	Expect map[string]string
 	// UUID and Created are written only when New is set.
 	UUID    string
 	Created time.Time
@@ -152,8 +168,8 @@ type Change struct {
 
 // Errors that stores return (wrapped) and the middleware classifies with
 // errors.Is. The default error handler answers ErrUnavailable with 503
-// Service Unavailable, ErrInterrupted with 400 Bad Request and anything
-// else with 500 Internal Server Error.
+// Service Unavailable, ErrInterrupted with 400 Bad Request, ErrConflict
+// with 409 Conflict and anything else with 500 Internal Server Error.
 var (
 	// ErrUnavailable means the store could not be reached.
 	ErrUnavailable = errors.New("sessions: session store unavailable")
@@ -163,6 +179,13 @@ var (
 	ErrInterrupted = errors.New("sessions: the session was deleted before the request finished; the change was not saved")
 	// ErrNotInteger means Incr was applied to a value that is not an integer.
 	ErrNotInteger = errors.New("sessions: value is not an integer")
+	// ErrConflict means a key that Update (or AddFlash, or Flashes) changed
+	// kept changing under concurrent requests of the same session: the
+	// middleware re-read it and ran the update again a few times, and each
+	// time another request had changed it first. Nothing of the request is
+	// saved. Stores return it (wrapped) when a conditional save finds a key
+	// of Change.Expect changed.
+	ErrConflict = errors.New("sessions: the session kept changing under concurrent requests; the change was not saved")
 )
 
 // wrappedError is an error with context in front, the "sessions: " prefix

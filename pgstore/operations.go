@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -51,8 +52,9 @@ func (s *Store) reportCorrupt(ctx context.Context, id string, err error) {
 
 // Save implements sessions.Store with one statement: an INSERT that
 // replaces any row under id for a new record, otherwise an UPDATE that
-// applies the change to the row as it is (see statements.update and
-// statements.increment).
+// applies the change to the row as it is (see statements.update,
+// statements.increment and, for a conditional save, statements.conditional).
+// A retry after a conflict costs a SELECT and this statement again.
 func (s *Store) Save(ctx context.Context, id string, ch sessions.Change) error {
 	if err := checkText(ch); err != nil {
 		return err
@@ -67,6 +69,9 @@ func (s *Store) Save(ctx context.Context, id string, ch sessions.Change) error {
 	deleted := ch.Delete
 	if deleted == nil {
 		deleted = []string{} // NULL would make the whole data NULL
+	}
+	if len(ch.Expect) > 0 {
+		return s.conditional(ctx, id, ch, deleted, set)
 	}
 	if len(ch.Incr) > 0 {
 		return s.increment(ctx, id, ch, deleted, set)
@@ -108,6 +113,48 @@ func (s *Store) increment(ctx context.Context, id string, ch sessions.Change, de
 			sessions.ErrNotInteger)
 	}
 	return errInterrupted
+}
+
+// conditional saves a change with expectations: see
+// statements.conditional. It is one statement, as a save without them is.
+func (s *Store) conditional(ctx context.Context, id string, ch sessions.Change, deleted []string, set string) error {
+	keys := make([]string, 0, len(ch.Incr))
+	deltas := make([]int64, 0, len(ch.Incr))
+	for k, d := range ch.Incr {
+		keys = append(keys, k)
+		deltas = append(deltas, d)
+	}
+	args := []any{id, deleted, set, keys, deltas, ch.Saved, ch.Expires, int64(ch.Expiry), time.Now(), storableText(ch.IP)}
+	var absent []any
+	for k, v := range ch.Expect {
+		switch {
+		case v == "":
+			absent = append(absent, k)
+		case !json.Valid([]byte(v)):
+			return fmt.Errorf("sessions: postgres save: the expected value of %q is not JSON text", k)
+		default:
+			args = append(args, k, v)
+		}
+	}
+	present := (len(args) - 10) / 2
+	args = append(args, absent...)
+	var (
+		saved, live, met bool
+		bad              []string
+	)
+	err := s.pool.QueryRow(ctx, s.sql.conditional(present, len(absent)), args...).Scan(&saved, &live, &met, &bad)
+	switch {
+	case err != nil:
+		return storeError("save", err)
+	case saved:
+		return nil
+	case !live:
+		return errInterrupted
+	case met && len(bad) > 0:
+		return wrapSentinel(fmt.Sprintf("sessions: postgres save: incrementing %s: the value is not an integer, or the sum is outside the int64 range",
+			quoteAll(bad)), sessions.ErrNotInteger)
+	}
+	return wrapSentinel("sessions: postgres save: a key the change expected was changed by a concurrent save", sessions.ErrConflict)
 }
 
 // insert creates the record, its increments starting from 0.

@@ -16,7 +16,10 @@
 // changed session one UPDATE that applies the change, increments included,
 // to the row as it is then, a new session one INSERT, Touch and Delete one
 // statement each. Concurrent requests that change different keys of one
-// session, or increment the same counter, lose nothing.
+// session, or increment the same counter, lose nothing. A conditional
+// save (sessions.Update, flashes) is one UPDATE too, whose WHERE compares
+// the expected values as jsonb; a retry after a conflict costs a SELECT
+// and that UPDATE again.
 //
 // It implements sessions.UserStore: a user's sessions are the rows with
 // that principal, listed and deleted by one statement each through an

@@ -18,3 +18,7 @@ func RedisKey(prefix, id string) string { return redisKeyOf(prefix, id) }
 func RedisUserIndex(prefix, tag, principal string) string {
 	return userIndexKey(prefix+"{"+tag+"}", principal)
 }
+
+// RedisUserIndexMargin is how much longer than each of its records a
+// RedisStore keeps a user's index.
+const RedisUserIndexMargin = userIndexMargin

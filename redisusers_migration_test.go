@@ -102,6 +102,13 @@ func testUserSlotMigration(t *testing.T, c *redistest.Cluster, rdb redis.Univers
 	m.MoveKeys()
 	m.Finish()
 
+	// MIGRATE carries each key's TTL relative to the old master's clock and
+	// the new one adds its own, key by key: each moved key's expiry moves
+	// later by its own transfer time, a few milliseconds apart within one
+	// batch. The index must still outlive every record, which the store's
+	// margin (RedisUserIndexMargin) ensures: without it, a record touched
+	// above and its index, set to the same millisecond, could come out of
+	// one batch with the record 1 ms after the index.
 	idxAt := rdb.PExpireTime(t.Context(), index).Val()
 	for i, key := range records {
 		if at := rdb.PExpireTime(t.Context(), key).Val(); at > idxAt {

@@ -142,13 +142,17 @@ func testRedisUserLayout(t *testing.T, client func(t *testing.T) redis.Universal
 		t.Fatalf("listed %+v, want the one session with its whole User-Agent", infos)
 	}
 
-	// A read touches the record (idle timeout): the index follows it.
+	// The login set the index's expiry the margin after the record's.
 	before := rdb.PExpireTime(ctx, record).Val()
+	if indexAt := rdb.PExpireTime(ctx, index).Val(); indexAt != before+sessions.RedisUserIndexMargin {
+		t.Fatalf("after the login the record expires at %v and its index at %v, want %v later", before, indexAt, sessions.RedisUserIndexMargin)
+	}
+	// A read touches the record (idle timeout): the index follows it.
 	time.Sleep(5 * time.Millisecond)
 	c.get("/me")
 	recordAt, indexAt := rdb.PExpireTime(ctx, record).Val(), rdb.PExpireTime(ctx, index).Val()
-	if recordAt <= before || indexAt != recordAt {
-		t.Fatalf("after a touch the record expires at %v (was %v) and its index at %v, want the same", recordAt, before, indexAt)
+	if recordAt <= before || indexAt != recordAt+sessions.RedisUserIndexMargin {
+		t.Fatalf("after a touch the record expires at %v (was %v) and its index at %v, want %v later", recordAt, before, indexAt, sessions.RedisUserIndexMargin)
 	}
 
 	// Revoked: nothing of the user is left.

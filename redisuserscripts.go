@@ -1,5 +1,10 @@
 package sessions
 
+import (
+	"strconv"
+	"time"
+)
+
 // The Lua scripts of RedisStore's per-user index (see redisusers.go). A
 // logged-in user's record scripts are the anonymous ones, run as a function,
 // followed by the index's upkeep in the same slot. Scripts that go from the
@@ -7,12 +12,32 @@ package sessions
 // knows them; they are all in the index's hash slot, which Redis Cluster
 // allows.
 
-// luaOutlive keeps an index alive at least as long as a record it holds:
-// the index's TTL never falls below the record's.
-const luaOutlive = `
+// userIndexMargin is how much longer than each of its records a user's
+// index is kept: every script that sets a record's expiry sets the index's
+// to that expiry plus the margin when it would end sooner. An index that
+// ends in the same millisecond as its record is not enough: when a Cluster
+// moves the slot, MIGRATE sends each key's TTL relative to the source's
+// clock and the target adds its own clock to it, key by key (RESTORE
+// without ABSTTL), so a moved key's expiry shifts later by its own transfer
+// time, and a record and its index that expired in the same millisecond may
+// come out a millisecond or more apart, even from one MIGRATE batch. On
+// Redis before 7.2 PTTL also reads the clock on each call, so the two PTTLs
+// of luaOutlive may straddle a millisecond. The margin absorbs both; the
+// cost is an index that outlives its last record by a second.
+const userIndexMargin = time.Second
+
+// luaOutlive keeps an index alive at least userIndexMargin longer than a
+// record it holds, the record's expiry being at (Unix milliseconds): when
+// the index's TTL is shorter than the record's plus the margin, its expiry
+// is set to at plus the margin. A record gone already (at in the past) does
+// not move its index, unless the index has no TTL at all.
+var luaOutlive = `
+local indexMargin = ` + strconv.FormatInt(userIndexMargin.Milliseconds(), 10) + `
 local function outlive(idx, key, at)
-  local left = redis.call('PTTL', idx)
-  if left == -1 or left < redis.call('PTTL', key) then redis.call('PEXPIREAT', idx, at) end
+  local left, need = redis.call('PTTL', idx), redis.call('PTTL', key)
+  if left == -1 or (need >= 0 and left < need + indexMargin) then
+    redis.call('PEXPIREAT', idx, string.format('%.0f', tonumber(at) + indexMargin))
+  end
 end
 `
 

@@ -227,3 +227,36 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestManyKeysInOneChange: one change that sets, deletes and increments
+// many keys, odd ones among them, applies to each of them.
+func TestManyKeysInOneChange(t *testing.T) {
+	for _, db := range databases {
+		t.Run(db.name, func(t *testing.T) {
+			store, _, _ := db.open(t)(t)
+			values := map[string]string{"stay": "0"}
+			for _, k := range oddKeys {
+				values[k] = "1"
+				values["incr "+k] = "1"
+			}
+			id := created(t, store, values)
+			ch := change(map[string]string{}, map[string]int64{}, oddKeys...)
+			for _, k := range oddKeys {
+				ch.Set["set "+k] = `"s"`
+				ch.Incr["incr "+k] = 2
+			}
+			if err := store.Save(testCtx(t), id, ch); err != nil {
+				t.Fatal(err)
+			}
+			got := loaded(t, store, id)
+			for _, k := range oddKeys {
+				if _, ok := got[k]; ok || got["set "+k] != `"s"` || got["incr "+k] != "3" {
+					t.Fatalf("key %q: values %v", k, got)
+				}
+			}
+			if got["stay"] != "0" || len(got) != 1+2*len(oddKeys) {
+				t.Fatalf("values = %v", got)
+			}
+		})
+	}
+}

@@ -106,15 +106,23 @@ func (st statements) update(id string, ch sessions.Change, set map[string]string
 	)
 	b.WriteString(`UPDATE ` + st.table + ` SET data = `)
 	data := "data"
-	if len(ch.Delete) > 0 {
+	if len(ch.Delete) > 0 && !mysql {
 		var r strings.Builder
-		r.WriteString(pick(mysql, "JSON_REMOVE(", "json_remove(") + data)
+		r.WriteString("json_remove(" + data)
 		for _, k := range ch.Delete {
 			r.WriteString(", ?")
 			args = append(args, keyPath(k))
 		}
 		r.WriteByte(')')
 		data = r.String()
+	}
+	if len(ch.Delete) > 0 && mysql {
+		// One path per call: MariaDB 10.11's JSON_REMOVE with several
+		// paths leaves some members in place.
+		data = strings.Repeat("JSON_REMOVE(", len(ch.Delete)) + data + strings.Repeat(", ?)", len(ch.Delete))
+		for _, k := range ch.Delete {
+			args = append(args, keyPath(k))
+		}
 	}
 	if len(set)+len(ch.Incr) > 0 {
 		b.WriteString(pick(mysql, "JSON_SET(", "json_set("))

@@ -202,9 +202,9 @@ func mountGinContribSQL(tb testing.TB, r *gin.Engine, env *redisEnv, sys, databa
 
 // countingConnector opens connections of a driver that count, in wire,
 // the statements sent through them and the calls that reach the database
-// (trips): a statement sent directly is one of each; one prepared first is
-// one statement and two trips; BEGIN and COMMIT (or ROLLBACK) are one of
-// each, as the PostgreSQL counter sees them.
+// (trips): a statement sent directly is one of each; preparing one is a
+// trip, and each run of it one of each; BEGIN and COMMIT (or ROLLBACK) are
+// one of each, as the PostgreSQL counter sees them.
 type countingConnector struct {
 	dsn  string
 	drv  driver.Driver
@@ -265,11 +265,36 @@ func (c *countingConn) PrepareContext(ctx context.Context, query string) (driver
 	} else {
 		stmt, err = c.Conn.Prepare(query)
 	}
-	if err == nil {
-		// database/sql prepares a statement to run it once here.
-		c.count(1, 2)
+	if err != nil {
+		return nil, err
 	}
-	return stmt, err
+	// Preparing is a trip; each run is a statement and a trip.
+	c.count(0, 1)
+	return countingStmt{stmt, c}, nil
+}
+
+// CheckNamedValue lets the driver convert arguments as it would unwrapped.
+func (c *countingConn) CheckNamedValue(v *driver.NamedValue) error {
+	if ch, ok := c.Conn.(driver.NamedValueChecker); ok {
+		return ch.CheckNamedValue(v)
+	}
+	return driver.ErrSkip
+}
+
+// countingStmt counts each run of a prepared statement.
+type countingStmt struct {
+	driver.Stmt
+	conn *countingConn
+}
+
+func (s countingStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	s.conn.count(1, 1)
+	return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
+}
+
+func (s countingStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	s.conn.count(1, 1)
+	return s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
 }
 
 func (c *countingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {

@@ -76,9 +76,31 @@ func (c countingConn) PrepareContext(ctx context.Context, query string) (driver.
 	if err != nil {
 		return nil, err
 	}
-	// A prepared statement runs once per request here: count it once.
-	c.n.Add(1)
-	return stmt, nil
+	return countingStmt{stmt, c.n}, nil
+}
+
+// CheckNamedValue lets the driver convert arguments as it would unwrapped.
+func (c countingConn) CheckNamedValue(v *driver.NamedValue) error {
+	if ch, ok := c.Conn.(driver.NamedValueChecker); ok {
+		return ch.CheckNamedValue(v)
+	}
+	return driver.ErrSkip
+}
+
+// countingStmt counts each run of a prepared statement as one statement.
+type countingStmt struct {
+	driver.Stmt
+	n *atomic.Int64
+}
+
+func (s countingStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	s.n.Add(1)
+	return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
+}
+
+func (s countingStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	s.n.Add(1)
+	return s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
 }
 
 // countingDB opens dsn with the driver registered as name, counting the

@@ -60,6 +60,13 @@ var sqliteUnavailable = []int64{5, 6, 7, 8, 10, 13, 14, 15}
 var mysqlUnavailable = []int64{1021, 1037, 1038, 1040, 1053, 1152, 1153, 1154, 1155, 1156, 1157, 1158, 1159, 1160, 1161,
 	1205, 1213, 1290, 1317, 1836, 1927, 1969, 3024, 4031}
 
+// isDeadlock reports whether err is MySQL's "Deadlock found when trying to
+// get lock", after which the statement has been rolled back.
+func isDeadlock(err error) bool {
+	n, ok := errorCode(err, "Number")
+	return ok && n == 1213
+}
+
 // errorCode finds, in err's chain, a driver error's code: the result of a
 // Code() int method, or the integer field named field of a struct.
 func errorCode(err error, field string) (int64, bool) {

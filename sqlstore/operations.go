@@ -28,7 +28,7 @@ func (s *Store) Load(ctx context.Context, id string) (sessions.Record, bool, err
 		data []byte
 		t    recordTimes
 	)
-	err := s.db.QueryRowContext(ctx, s.sql.load, id, micros(time.Now())).Scan(append([]any{&data}, t.fields(&rec)...)...)
+	err := s.prepared.scanRow(ctx, s.sql.load, []any{id, micros(time.Now())}, append([]any{&data}, t.fields(&rec)...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return sessions.Record{}, false, nil
 	}
@@ -91,7 +91,7 @@ func (s *Store) Save(ctx context.Context, id string, ch sessions.Change) error {
 	for try := 0; ; try++ {
 		now := micros(time.Now())
 		query, args := s.sql.update(id, ch, ch.Set, now)
-		res, err := s.db.ExecContext(ctx, query, args...)
+		res, err := s.prepared.exec(ctx, query, args...)
 		if err != nil {
 			return s.dialect.storeError("save", err)
 		}
@@ -112,7 +112,7 @@ func (s *Store) Save(ctx context.Context, id string, ch sessions.Change) error {
 // so a save that repeats what the row holds changes none.
 func (s *Store) whyUnchanged(ctx context.Context, id string, ch sessions.Change, now int64) (done bool, err error) {
 	var data []byte
-	err = s.db.QueryRowContext(ctx, s.sql.live, id, now).Scan(&data)
+	err = s.prepared.scanRow(ctx, s.sql.live, []any{id, now}, &data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return true, errInterrupted
 	}
@@ -151,7 +151,7 @@ func (s *Store) insert(ctx context.Context, id string, ch sessions.Change) error
 		return err
 	}
 	saved := micros(ch.Saved)
-	if _, err := s.db.ExecContext(ctx, s.sql.insert, id, data, ch.UUID, micros(ch.Created), saved, saved,
+	if _, err := s.prepared.exec(ctx, s.sql.insert, id, data, ch.UUID, micros(ch.Created), saved, saved,
 		micros(ch.Expires), int64(ch.Expiry), ch.Principal, storableText(ch.IP), storableText(ch.UserAgent)); err != nil {
 		return s.dialect.storeError("save", err)
 	}
@@ -169,7 +169,7 @@ func quoteAll(keys []string) string {
 
 // Delete implements sessions.Store with one DELETE.
 func (s *Store) Delete(ctx context.Context, id string) error {
-	if _, err := s.db.ExecContext(ctx, s.sql.remove, id); err != nil {
+	if _, err := s.prepared.exec(ctx, s.sql.remove, id); err != nil {
 		return s.dialect.storeError("delete", err)
 	}
 	return nil
@@ -179,7 +179,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 // the expiry of a live row; the values are not rewritten. A missing or
 // expired row is left alone.
 func (s *Store) Touch(ctx context.Context, id string, seen, expires time.Time) error {
-	if _, err := s.db.ExecContext(ctx, s.sql.touch, micros(seen), micros(expires), id, micros(time.Now())); err != nil {
+	if _, err := s.prepared.exec(ctx, s.sql.touch, micros(seen), micros(expires), id, micros(time.Now())); err != nil {
 		return s.dialect.storeError("touch", err)
 	}
 	return nil

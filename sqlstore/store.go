@@ -59,6 +59,7 @@ type Store struct {
 	dialect   Dialect
 	table     table
 	sql       statements
+	prepared  prepared
 	logger    *slog.Logger
 	loggerSet bool
 	interval  time.Duration
@@ -131,7 +132,8 @@ func New(ctx context.Context, db *sql.DB, d Dialect, opts ...Option) (*Store, er
 	if d.kind == 0 {
 		panic("sqlstore: New needs a Dialect: pass sqlstore.SQLite or sqlstore.MySQL")
 	}
-	s := &Store{db: db, dialect: d, table: table{name: defaultTable}, interval: defaultCleanupInterval, batch: defaultBatch}
+	s := &Store{db: db, dialect: d, table: table{name: defaultTable}, interval: defaultCleanupInterval, batch: defaultBatch,
+		prepared: prepared{db: db, retryDeadlocks: d.kind == kindMySQL}}
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -151,12 +153,15 @@ func New(ctx context.Context, db *sql.DB, d Dialect, opts ...Option) (*Store, er
 	return s, nil
 }
 
-// Close stops the cleaner, waiting for a batch in progress to end. It never
-// closes the database. Closing twice does nothing more.
+// Close stops the cleaner, waiting for a batch in progress to end, and
+// releases the statements the store prepared; call it once the server has
+// stopped serving requests. It never closes the database. Closing twice
+// does nothing more.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.stop()
 		<-s.done
+		s.prepared.close()
 	})
 	return nil
 }

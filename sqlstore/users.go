@@ -14,7 +14,7 @@ func (s *Store) UserTag(context.Context, string) (string, error) { return "", ni
 // LoadUserSessions implements sessions.UserStore with one SELECT by the
 // index on principal. The records' Values are nil.
 func (s *Store) LoadUserSessions(ctx context.Context, principal string) ([]sessions.Record, error) {
-	rows, err := s.db.QueryContext(ctx, s.sql.userList, principal, micros(time.Now()))
+	rows, err := s.prepared.query(ctx, s.sql.userList, principal, micros(time.Now()))
 	if err != nil {
 		return nil, s.dialect.storeError("listing a user's sessions", err)
 	}
@@ -41,7 +41,7 @@ func (s *Store) LoadUserSessions(ctx context.Context, principal string) ([]sessi
 // is atomic: a session of the user created meanwhile is either deleted or
 // listed afterwards. Expired rows are left to the cleaner and not counted.
 func (s *Store) DeleteUserSessions(ctx context.Context, principal string, sel sessions.UserSelection) (int, error) {
-	res, err := s.db.ExecContext(ctx, s.sql.userDelete, principal, micros(time.Now()),
+	res, err := s.prepared.exec(ctx, s.sql.userDelete, principal, micros(time.Now()),
 		sel.UUID, sel.UUID, sel.Except, sel.Except, max(sel.Keep, 0))
 	if err != nil {
 		return 0, s.dialect.storeError("deleting a user's sessions", err)

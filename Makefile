@@ -74,5 +74,5 @@ chromium:
 .PHONY: bench
 
 # Side by side with gin-contrib/sessions and scs; see benchmarks/README.md.
-bench: redis-server postgresql
+bench: redis-server postgresql mariadb-server
 	cd benchmarks && ./run.sh

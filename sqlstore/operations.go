@@ -81,16 +81,14 @@ func (s *Store) Save(ctx context.Context, id string, ch sessions.Change) error {
 	if ch.New {
 		return s.insert(ctx, id, ch)
 	}
-	// The values are checked as a new record's are, so that text that is
-	// not JSON is refused naming its key.
-	if _, err := valuesObject(ch.Set, nil); err != nil {
+	if err := checkJSON(ch.Set); err != nil {
 		return err
 	}
 	// A second try covers an increment whose value another request
 	// fixed between the update and the reading of why it failed.
 	for try := 0; ; try++ {
 		now := micros(time.Now())
-		query, args := s.sql.update(id, ch, ch.Set, now)
+		query, args := s.sql.update(id, ch, now)
 		res, err := s.prepared.exec(ctx, query, args...)
 		if err != nil {
 			return s.dialect.storeError("save", err)

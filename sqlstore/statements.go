@@ -98,8 +98,9 @@ func assignAll(value func(column string) string) string {
 // integer, or leaves the int64 range, no row is updated; so too for a row
 // that is missing, expired or whose data is not a JSON object. An IP that
 // is not "" replaces the row's.
-func (st statements) update(id string, ch sessions.Change, set map[string]string, now int64) (string, []any) {
+func (st statements) update(id string, ch sessions.Change, now int64) (string, []any) {
 	mysql := st.dialect.kind == kindMySQL
+	set := ch.Set
 	var (
 		b    strings.Builder
 		args = make([]any, 0, 10+2*len(ch.Delete)+2*len(set)+5*len(ch.Incr))

@@ -20,11 +20,11 @@ func valuesObject(set map[string]string, incr map[string]int64) (string, error) 
 	if len(set) == 0 && len(incr) == 0 {
 		return "{}", nil
 	}
+	if err := checkJSON(set); err != nil {
+		return "", err
+	}
 	size := 2
 	for k, v := range set {
-		if !json.Valid([]byte(v)) {
-			return "", fmt.Errorf("sessions: sql save: the value of %q is not JSON text", k)
-		}
 		size += len(k) + len(v) + 4
 	}
 	var b strings.Builder
@@ -40,6 +40,17 @@ func valuesObject(set map[string]string, incr map[string]int64) (string, error) 
 	}
 	b.WriteByte('}')
 	return b.String(), nil
+}
+
+// checkJSON refuses, naming its key, a value that is not JSON text: it
+// would corrupt the row's object, or be stored as a string.
+func checkJSON(set map[string]string) error {
+	for k, v := range set {
+		if !json.Valid([]byte(v)) {
+			return fmt.Errorf("sessions: sql save: the value of %q is not JSON text", k)
+		}
+	}
+	return nil
 }
 
 // writeMember writes a comma unless the member is the first, then key as a

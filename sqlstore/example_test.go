@@ -36,11 +36,11 @@ func ExampleNew_sqlite() {
 }
 
 // Sessions in MySQL 8 or MariaDB, through github.com/go-sql-driver/mysql;
-// the DSN may have parseTime=true or not. interpolateParams=true sends each
-// statement in one round trip instead of preparing it first.
+// the DSN may have parseTime=true or not. A short timeout makes a request
+// that needs its session answer 503 quickly while the server is away.
 func ExampleNew_mysql() {
 	ctx := context.Background()
-	db, err := sql.Open("mysql", os.Getenv("MYSQL_DSN")) // user:password@tcp(127.0.0.1:3306)/app?interpolateParams=true&timeout=1s
+	db, err := sql.Open("mysql", os.Getenv("MYSQL_DSN")) // user:password@tcp(127.0.0.1:3306)/app?timeout=1s
 	if err != nil {
 		log.Fatal(err)
 	}

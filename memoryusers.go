@@ -115,6 +115,12 @@ func (s *MemoryStore) LoadUserSessions(_ context.Context, principal string) ([]R
 func (s *MemoryStore) DeleteUserSessions(_ context.Context, principal string, sel UserSelection) (int, error) {
 	s.users.mu.Lock()
 	defer s.users.mu.Unlock()
+	return s.deleteUser(principal, sel), nil
+}
+
+// deleteUser deletes the sessions of principal that sel picks and returns
+// how many. The caller holds s.users.mu.
+func (s *MemoryStore) deleteUser(principal string, sel UserSelection) int {
 	recs, keys := s.userRecords(principal)
 	var gone []memoryBinding // the bindings are dropped right here
 	n := 0
@@ -128,7 +134,7 @@ func (s *MemoryStore) DeleteUserSessions(_ context.Context, principal string, se
 		sh.mu.Unlock()
 		s.users.drop(principal, keys[i])
 	}
-	return n, nil
+	return n
 }
 
 var _ UserStore = (*MemoryStore)(nil)

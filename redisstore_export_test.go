@@ -5,7 +5,8 @@ package sessions
 // trips.
 func RedisScripts() []string {
 	return []string{newLua, updateLua, touchLua, newUserScript.src.(string), updateUserScript.src.(string), touchUserScript.src.(string),
-		deleteUserRecordScript.src.(string), listUserScript.src.(string), deleteUserScript.src.(string), tagKeyScript.src.(string)}
+		deleteUserRecordScript.src.(string), listUserScript.src.(string), deleteUserScript.src.(string), tagKeyScript.src.(string),
+		loginCapScript.src.(string)}
 }
 
 // RedisKey is the key under which a RedisStore with the given prefix keeps

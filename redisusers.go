@@ -214,15 +214,23 @@ func (s *RedisStore) DeleteUserSessions(ctx context.Context, principal string, s
 }
 
 // saveUser saves a logged-in session's record and keeps its user's index,
-// in one script run: newUserScript or updateUserScript.
+// in one script run: newUserScript, loginCapScript for a login under
+// WithMaxSessionsPerUser, or updateUserScript.
 func (s *RedisStore) saveUser(ctx context.Context, base, member string, ch Change) error {
 	key, idx := base+member, userIndexKey(base, ch.Principal)
 	var args []any
 	script := updateUserScript
 	if ch.New {
 		script = newUserScript
+		if ch.MaxUserSessions > 0 {
+			script = loginCapScript
+		}
 		fields := userFields(newFields(ch), ch)
-		args = append(append(script.call(1+len(fields), key, idx), expireAtMillis(ch.Expires)), fields...)
+		args = append(append(script.call(6+len(fields), key, idx), expireAtMillis(ch.Expires)), fields...)
+		if ch.MaxUserSessions > 0 {
+			name, value := uuidField(ch.UUID)
+			args = append(args, time.Now().UnixMilli(), ch.Principal, name, value, ch.MaxUserSessions-1)
+		}
 	} else {
 		args = updateArgs(script, ch, key, idx)
 		if ch.IP != "" {
@@ -236,12 +244,14 @@ func (s *RedisStore) saveUser(ctx context.Context, base, member string, ch Chang
 	return saveReply(reply)
 }
 
-// deleteUser deletes a logged-in session's record and its index entry.
-func (s *RedisStore) deleteUser(ctx context.Context, key string) error {
-	if err := deleteUserRecordScript.run(ctx, s.client, deleteUserRecordScript.call(0, key)).Err(); err != nil {
-		return redisError("delete", err)
+// deleteUser deletes a logged-in session's record and its index entry,
+// and reports whether the record was there.
+func (s *RedisStore) deleteUser(ctx context.Context, key string) (bool, error) {
+	n, err := deleteUserRecordScript.run(ctx, s.client, deleteUserRecordScript.call(0, key)).Int()
+	if err != nil {
+		return false, redisError("delete", err)
 	}
-	return nil
+	return n > 0, nil
 }
 
 var _ UserStore = (*RedisStore)(nil)

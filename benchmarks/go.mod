@@ -15,7 +15,7 @@ require (
 	github.com/gin-contrib/sessions v1.0.4
 	github.com/gin-gonic/gin v1.12.0
 	github.com/ginsessions/sessions v0.1.0
-	github.com/ginsessions/sessions/pgstore v0.0.0-00010101000000-000000000000
+	github.com/ginsessions/sessions/pgstore v0.1.0
 	github.com/go-sql-driver/mysql v1.10.2
 	github.com/gomodule/redigo v1.9.3
 	github.com/google/uuid v1.6.0

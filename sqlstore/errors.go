@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 
 	"github.com/ginsessions/sessions"
 )
@@ -92,3 +93,23 @@ func errorCode(err error, field string) (int64, bool) {
 	}
 	return 0, false
 }
+
+// sentinelError is one of the package sessions' errors with context in
+// front, the "sessions: " prefix said once: the sentinel's own prefix is
+// dropped from the message.
+type sentinelError struct {
+	msg string
+	err error
+}
+
+// wrapSentinel returns err with msg, which starts with "sessions: ", in
+// front.
+func wrapSentinel(msg string, err error) error {
+	return &sentinelError{msg: msg, err: err}
+}
+
+func (e *sentinelError) Error() string {
+	return e.msg + ": " + strings.TrimPrefix(e.err.Error(), "sessions: ")
+}
+
+func (e *sentinelError) Unwrap() error { return e.err }

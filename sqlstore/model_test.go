@@ -161,9 +161,10 @@ func runAgainstModel(t *testing.T, store sessions.Store) {
 			}
 		case op < 6:
 			history = append(history, fmt.Sprintf("delete %.6s", id))
+			wantFound := model.live(id, now) != nil
 			delete(model, id)
-			if err := store.Delete(testCtx(t), id); err != nil {
-				fail("Delete: %v", err)
+			if found, err := store.Delete(testCtx(t), id); err != nil || found != wantFound {
+				fail("Delete: found=%v err=%v, want found=%v", found, err, wantFound)
 			}
 		case op < 7:
 			history = append(history, fmt.Sprintf("touch %.6s expired=%v", id, expires.Before(now)))

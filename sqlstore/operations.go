@@ -2,9 +2,13 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"database/sql/driver"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -73,7 +77,12 @@ func (s *Store) reportCorrupt(ctx context.Context, id string, err error) {
 // applies the change to the row as it is (see statements.update). Only
 // when the UPDATE changes no row does a second statement read the row, to
 // tell a session that is gone (ErrInterrupted) from an increment that does
-// not fit (ErrNotInteger).
+// not fit (ErrNotInteger) or, for a conditional save, a key that changed
+// (ErrConflict).
+//
+// Two saves take a transaction instead: a login's under
+// Change.MaxUserSessions (see insertCapped) and, on MySQL, a conditional
+// save (see conditionalMySQL).
 func (s *Store) Save(ctx context.Context, id string, ch sessions.Change) error {
 	if err := checkText(ch); err != nil {
 		return err
@@ -83,6 +92,12 @@ func (s *Store) Save(ctx context.Context, id string, ch sessions.Change) error {
 	}
 	if err := checkJSON(ch.Set); err != nil {
 		return err
+	}
+	if err := checkExpect(ch.Expect); err != nil {
+		return err
+	}
+	if len(ch.Expect) > 0 && s.dialect.kind == kindMySQL {
+		return s.conditionalMySQL(ctx, id, ch)
 	}
 	// A second try covers an increment whose value another request
 	// fixed between the update and the reading of why it failed.
@@ -104,10 +119,11 @@ func (s *Store) Save(ctx context.Context, id string, ch sessions.Change) error {
 }
 
 // whyUnchanged tells why an update changed no row: the row is gone,
-// expired or corrupted (ErrInterrupted), or an increment does not fit
-// (ErrNotInteger). done is true with a nil error when the row is there and
-// nothing was in the way: MySQL counts only the rows whose values changed,
-// so a save that repeats what the row holds changes none.
+// expired or corrupted (ErrInterrupted), an expected key changed
+// (ErrConflict), or an increment does not fit (ErrNotInteger). done is true
+// with a nil error when the row is there and nothing was in the way: MySQL
+// counts only the rows whose values changed, so a save that repeats what
+// the row holds changes none.
 func (s *Store) whyUnchanged(ctx context.Context, id string, ch sessions.Change, now int64) (done bool, err error) {
 	var data []byte
 	err = s.prepared.scanRow(ctx, s.sql.live, []any{id, now}, &data)
@@ -121,17 +137,18 @@ func (s *Store) whyUnchanged(ctx context.Context, id string, ch sessions.Change,
 	if err != nil {
 		return true, errInterrupted
 	}
-	var bad []string
-	for k, d := range ch.Incr {
-		v, ok := values[k]
-		if !incrementable(v, ok, d) {
-			bad = append(bad, k)
-		}
+	if !expectationsHold(values, ch.Expect) {
+		return true, errConflict
 	}
-	if len(bad) > 0 {
-		slices.Sort(bad)
-		return true, fmt.Errorf("sessions: sql save: incrementing %s: the value is not an integer, or the sum is outside the int64 range: %w",
-			quoteAll(bad), sessions.ErrNotInteger)
+	if bad := badIncrements(values, ch.Incr); len(bad) > 0 {
+		return true, errNotInteger(bad)
+	}
+	if len(ch.Expect) > 0 {
+		// The expectations hold now but did not when the update ran
+		// (SQLite counts the rows matched, so an update that changed
+		// none matched none): the key changed twice meanwhile. Nothing
+		// was saved, and the caller reads the session again.
+		return true, errConflict
 	}
 	// Nothing in the way now: either the update was a repetition
 	// (MySQL), or another request changed the row meanwhile, and an
@@ -139,8 +156,88 @@ func (s *Store) whyUnchanged(ctx context.Context, id string, ch sessions.Change,
 	return len(ch.Incr) == 0, nil
 }
 
+// badIncrements returns the keys of incr that cannot be incremented in
+// values.
+func badIncrements(values map[string]string, incr map[string]int64) []string {
+	var bad []string
+	for k, d := range incr {
+		v, ok := values[k]
+		if !incrementable(v, ok, d) {
+			bad = append(bad, k)
+		}
+	}
+	return bad
+}
+
+// conditionalMySQL saves a change with expectations on MySQL, in a
+// transaction: the row is read and locked (SELECT ... FOR UPDATE), the
+// expectations are checked on its values as Load decodes them, compared as
+// JSON values (MariaDB keeps JSON as text, and MySQL 8 rewrites it, so
+// neither compares JSON text in SQL as Load returns it), then the UPDATE
+// applies the change. The row stays locked until the commit, so no other
+// save comes between the check and the change.
+func (s *Store) conditionalMySQL(ctx context.Context, id string, ch sessions.Change) error {
+	for try := 1; ; try++ {
+		err := s.conditionalTx(ctx, id, ch)
+		if err == nil || try == deadlockTries || !isDeadlock(err) {
+			return err
+		}
+	}
+}
+
+func (s *Store) conditionalTx(ctx context.Context, id string, ch sessions.Change) error {
+	now := micros(time.Now())
+	expect := ch.Expect
+	ch.Expect = nil // checked below
+	query, args := s.sql.update(id, ch, now)
+	if err := s.prepared.warm(ctx, s.sql.liveLocked, query); err != nil {
+		return s.dialect.storeError("save", err)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return s.dialect.storeError("save", err)
+	}
+	defer tx.Rollback()
+	var data []byte
+	err = s.prepared.txScanRow(ctx, tx, s.sql.liveLocked, []any{id, now}, &data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errInterrupted
+	}
+	if err != nil {
+		return s.dialect.storeError("save", err)
+	}
+	values, err := decodeValues(data)
+	if err != nil {
+		return errInterrupted
+	}
+	if !expectationsHold(values, expect) {
+		return errConflict
+	}
+	if bad := badIncrements(values, ch.Incr); len(bad) > 0 {
+		return errNotInteger(bad)
+	}
+	if _, err := s.prepared.txExec(ctx, tx, query, args...); err != nil {
+		return s.dialect.storeError("save", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return s.dialect.storeError("save", err)
+	}
+	return nil
+}
+
 // errInterrupted is Save's answer for a record that is gone.
-var errInterrupted = fmt.Errorf("sessions: sql save: %w", sessions.ErrInterrupted)
+var errInterrupted = wrapSentinel("sessions: sql save", sessions.ErrInterrupted)
+
+// errConflict is Save's answer for a conditional save whose expectations
+// do not hold.
+var errConflict = wrapSentinel("sessions: sql save: a key the change expected was changed by a concurrent save", sessions.ErrConflict)
+
+// errNotInteger is Save's answer for increments of the keys bad.
+func errNotInteger(bad []string) error {
+	slices.Sort(bad)
+	return wrapSentinel(fmt.Sprintf("sessions: sql save: incrementing %s: the value is not an integer, or the sum is outside the int64 range",
+		quoteAll(bad)), sessions.ErrNotInteger)
+}
 
 // insert creates the record, its increments starting from 0.
 func (s *Store) insert(ctx context.Context, id string, ch sessions.Change) error {
@@ -149,11 +246,110 @@ func (s *Store) insert(ctx context.Context, id string, ch sessions.Change) error
 		return err
 	}
 	saved := micros(ch.Saved)
-	if _, err := s.prepared.exec(ctx, s.sql.insert, id, data, ch.UUID, micros(ch.Created), saved, saved,
-		micros(ch.Expires), int64(ch.Expiry), ch.Principal, storableText(ch.IP), storableText(ch.UserAgent)); err != nil {
+	args := []any{id, data, ch.UUID, micros(ch.Created), saved, saved,
+		micros(ch.Expires), int64(ch.Expiry), ch.Principal, storableText(ch.IP), storableText(ch.UserAgent)}
+	if ch.MaxUserSessions > 0 && ch.Principal != "" {
+		return s.insertCapped(ctx, ch, args)
+	}
+	if _, err := s.prepared.exec(ctx, s.sql.insert, args...); err != nil {
 		return s.dialect.storeError("save", err)
 	}
 	return nil
+}
+
+// insertCapped creates a login's record and applies its cap in one
+// transaction: the INSERT, then the DELETE of the user's other live
+// sessions beyond the MaxUserSessions-1 most recently seen. Concurrent
+// logins of one user take turns, so that they leave the cap's number of
+// sessions: on SQLite the transaction's first statement is a write, which
+// takes the database's write lock for the whole transaction; on MySQL the
+// transaction runs under the user's named lock (GET_LOCK), since InnoDB's
+// row locks alone would let two logins of a user with no rows yet both
+// insert before either deletes.
+func (s *Store) insertCapped(ctx context.Context, ch sessions.Change, args []any) error {
+	capArgs := []any{ch.Principal, micros(time.Now()), "", "", ch.UUID, ch.UUID, ch.MaxUserSessions - 1}
+	if err := s.prepared.warm(ctx, s.sql.insert, s.sql.userDelete); err != nil {
+		return s.dialect.storeError("save", err)
+	}
+	if s.dialect.kind != kindMySQL {
+		if err := s.cappedTx(ctx, s.db, args, capArgs); err != nil {
+			return s.dialect.storeError("save", err)
+		}
+		return nil
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return s.dialect.storeError("save", err)
+	}
+	defer conn.Close()
+	name := s.userLockName(ch.Principal)
+	var got sql.NullInt64
+	if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK(?, ?)`, name, lockWait(ctx)).Scan(&got); err != nil {
+		return s.dialect.storeError("save: taking the user's lock", err)
+	}
+	if !got.Valid || got.Int64 != 1 {
+		return fmt.Errorf("%w: mysql save: the user's lock %s was held by another login for too long", sessions.ErrUnavailable, name)
+	}
+	defer s.releaseLock(ctx, conn, name)
+	for try := 1; ; try++ {
+		capArgs[1] = micros(time.Now())
+		err := s.cappedTx(ctx, conn, args, capArgs)
+		if err == nil {
+			return nil
+		}
+		if try == deadlockTries || !isDeadlock(err) {
+			return s.dialect.storeError("save", err)
+		}
+	}
+}
+
+// beginner is a *sql.DB or a *sql.Conn.
+type beginner interface {
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
+// cappedTx runs the INSERT of a login and the DELETE of its cap in one
+// transaction.
+func (s *Store) cappedTx(ctx context.Context, db beginner, insertArgs, capArgs []any) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := s.prepared.txExec(ctx, tx, s.sql.insert, insertArgs...); err != nil {
+		return err
+	}
+	if _, err := s.prepared.txExec(ctx, tx, s.sql.userDelete, capArgs...); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// userLockName is the name of principal's lock on MySQL: a hash, since
+// names are at most 64 characters, of the table and the principal.
+func (s *Store) userLockName(principal string) string {
+	sum := sha256.Sum256([]byte(s.sql.table + "\x00" + principal))
+	return "ginsessions:" + hex.EncodeToString(sum[:16])
+}
+
+// lockWait is how many seconds GET_LOCK waits: until ctx's deadline, or
+// 30 seconds.
+func lockWait(ctx context.Context) int64 {
+	if d, ok := ctx.Deadline(); ok {
+		return max(int64(math.Ceil(time.Until(d).Seconds())), 1)
+	}
+	return 30
+}
+
+// releaseLock releases the user's lock. When that fails, the connection,
+// which would otherwise go back to the pool holding the lock, is closed,
+// which releases it.
+func (s *Store) releaseLock(ctx context.Context, conn *sql.Conn, name string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, err := conn.ExecContext(ctx, `DO RELEASE_LOCK(?)`, name); err != nil {
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
 }
 
 // quoteAll lists keys as Go strings, comma-separated.
@@ -165,12 +361,19 @@ func quoteAll(keys []string) string {
 	return strings.Join(quoted, ", ")
 }
 
-// Delete implements sessions.Store with one DELETE.
-func (s *Store) Delete(ctx context.Context, id string) error {
-	if _, err := s.prepared.exec(ctx, s.sql.remove, id); err != nil {
-		return s.dialect.storeError("delete", err)
+// Delete implements sessions.Store with one DELETE of the live row,
+// which reports whether it found one: of concurrent deletes of one row,
+// one finds it. An expired row is left to the cleaner.
+func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
+	res, err := s.prepared.exec(ctx, s.sql.remove, id, micros(time.Now()))
+	if err != nil {
+		return false, s.dialect.storeError("delete", err)
 	}
-	return nil
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, s.dialect.storeError("delete", err)
+	}
+	return n > 0, nil
 }
 
 // Touch implements sessions.Store with one UPDATE of the last-seen time and

@@ -100,6 +100,46 @@ func (p *prepared) scanRow(ctx context.Context, query string, args []any, dest .
 	return st.QueryRowContext(ctx, args...).Scan(dest...)
 }
 
+// warm prepares the statements of queries that a transaction will run,
+// before it begins: preparing takes a connection of the pool, which may
+// have no other than the transaction's (sqlite.Open keeps one).
+func (p *prepared) warm(ctx context.Context, queries ...string) error {
+	for _, q := range queries {
+		if _, err := p.stmt(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inTx returns query's statement for tx when it is prepared (see warm),
+// or nil.
+func (p *prepared) inTx(ctx context.Context, tx *sql.Tx, query string) *sql.Stmt {
+	p.mu.Lock()
+	st := p.stmts[query]
+	p.mu.Unlock()
+	if st == nil {
+		return nil
+	}
+	return tx.StmtContext(ctx, st)
+}
+
+// txExec runs a statement in tx, prepared when warm prepared it.
+func (p *prepared) txExec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	if st := p.inTx(ctx, tx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return tx.ExecContext(ctx, query, args...)
+}
+
+// txScanRow is scanRow in tx.
+func (p *prepared) txScanRow(ctx context.Context, tx *sql.Tx, query string, args []any, dest ...any) error {
+	if st := p.inTx(ctx, tx, query); st != nil {
+		return st.QueryRowContext(ctx, args...).Scan(dest...)
+	}
+	return tx.QueryRowContext(ctx, query, args...).Scan(dest...)
+}
+
 // close closes every statement; the store is closed.
 func (p *prepared) close() {
 	p.mu.Lock()

@@ -14,6 +14,7 @@ type statements struct {
 	dialect                                       Dialect
 	table                                         string
 	load, insert, touch, remove, live, cleanBatch string
+	liveLocked                                    string
 	userList, userDelete                          string
 }
 
@@ -37,8 +38,9 @@ func newStatements(d Dialect, t table) statements {
 		// seen, expires, id, now.
 		touch: `UPDATE ` + q + ` SET last_seen = ?, expires = ? WHERE id = ? AND expires > ?`,
 
-		// id.
-		remove: `DELETE FROM ` + q + ` WHERE id = ?`,
+		// The live row, whose count tells whether Delete found it. An
+		// expired row is left to the cleaner. id, now.
+		remove: `DELETE FROM ` + q + ` WHERE id = ? AND expires > ?`,
 
 		// A user's live sessions, by the index on principal, which leaves
 		// anonymous sessions out: saying so lets SQLite use it.
@@ -67,6 +69,9 @@ func newStatements(d Dialect, t table) statements {
 		// expires. now, the batch size.
 		st.cleanBatch = `DELETE FROM ` + q + ` WHERE id IN (SELECT id FROM ` + q + ` WHERE expires <= ? ORDER BY expires LIMIT ?)`
 	case kindMySQL:
+		// The row's data, locked until the end of the transaction, for a
+		// conditional save. id, now.
+		st.liveLocked = st.live + ` FOR UPDATE`
 		st.insert = insert + ` ON DUPLICATE KEY UPDATE ` + assignAll(func(c string) string { return "VALUES(" + c + ")" })
 		// MySQL refuses LIMIT in an IN subquery, and a subquery of the
 		// table a DELETE deletes from: a derived table, which LIMIT keeps
@@ -98,6 +103,13 @@ func assignAll(value func(column string) string) string {
 // integer, or leaves the int64 range, no row is updated; so too for a row
 // that is missing, expired or whose data is not a JSON object. An IP that
 // is not "" replaces the row's.
+//
+// On SQLite, the expectations of a conditional save (ch.Expect) are
+// checked in the WHERE clause too: a key expected absent must have no
+// JSON type, and one expected to hold a value must hold the same JSON text
+// once both are minified (data -> path, and json() of the expected text,
+// which Load returned from the same data). On MySQL the caller checks them
+// in a transaction (see Store.conditionalMySQL) and ch.Expect is ignored.
 func (st statements) update(id string, ch sessions.Change, now int64) (string, []any) {
 	mysql := st.dialect.kind == kindMySQL
 	set := ch.Set
@@ -166,6 +178,17 @@ WHERE id = ? AND expires > ? AND `)
 		ELSE json_type(data, ?) IS NULL END)`)
 		}
 		args = append(args, p, p, d, p)
+	}
+	if !mysql {
+		for k, v := range ch.Expect {
+			if v == "" {
+				b.WriteString(` AND json_type(data, ?) IS NULL`)
+				args = append(args, keyPath(k))
+			} else {
+				b.WriteString(` AND (data -> ?) = json(?)`)
+				args = append(args, keyPath(k), v)
+			}
+		}
 	}
 	b.WriteString(pick(mysql, " ELSE FALSE END)", " ELSE 0 END)"))
 	return b.String(), args

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -184,4 +185,114 @@ func incrementable(v string, ok bool, d int64) bool {
 	}
 	sum := n + d
 	return (d >= 0) == (sum >= n)
+}
+
+// checkExpect refuses an expected value that is neither "" (absent) nor
+// JSON text.
+func checkExpect(expect map[string]string) error {
+	for k, v := range expect {
+		if err := checkKey(k); err != nil {
+			return err
+		}
+		if v != "" && !json.Valid([]byte(v)) {
+			return fmt.Errorf("sessions: sql save: the expected value of %q is not JSON text", k)
+		}
+	}
+	return nil
+}
+
+// expectationsHold reports whether values, as decodeValues returns them,
+// meet expect: each key absent where "" is expected, otherwise holding the
+// same JSON value, compared as values (spacing, member order and the
+// spelling of numbers and strings aside).
+func expectationsHold(values, expect map[string]string) bool {
+	for k, want := range expect {
+		got, ok := values[k]
+		if want == "" {
+			if ok {
+				return false
+			}
+			continue
+		}
+		if !ok || !sameJSON(got, want) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameJSON reports whether the JSON texts a and b hold the same value.
+func sameJSON(a, b string) bool {
+	if a == b {
+		return true
+	}
+	va, errA := decodeAny(a)
+	vb, errB := decodeAny(b)
+	return errA == nil && errB == nil && equalJSON(va, vb)
+}
+
+func decodeAny(text string) (any, error) {
+	d := json.NewDecoder(strings.NewReader(text))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// equalJSON compares decoded JSON values, numbers by their value.
+func equalJSON(a, b any) bool {
+	switch a := a.(type) {
+	case json.Number:
+		b, ok := b.(json.Number)
+		if !ok {
+			return false
+		}
+		if a == b {
+			return true
+		}
+		if !smallExponent(a) || !smallExponent(b) {
+			return false // 1e1000000 would take big.Rat megabytes
+		}
+		ra, okA := new(big.Rat).SetString(string(a))
+		rb, okB := new(big.Rat).SetString(string(b))
+		return okA && okB && ra.Cmp(rb) == 0
+	case map[string]any:
+		b, ok := b.(map[string]any)
+		if !ok || len(a) != len(b) {
+			return false
+		}
+		for k, v := range a {
+			w, ok := b[k]
+			if !ok || !equalJSON(v, w) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		b, ok := b.([]any)
+		if !ok || len(a) != len(b) {
+			return false
+		}
+		for i := range a {
+			if !equalJSON(a[i], b[i]) {
+				return false
+			}
+		}
+		return true
+	default: // string, bool, nil
+		return a == b
+	}
+}
+
+// smallExponent reports whether the number n has no exponent, or one of at
+// most four digits.
+func smallExponent(n json.Number) bool {
+	i := strings.IndexAny(string(n), "eE")
+	if i < 0 {
+		return true
+	}
+	digits := strings.TrimLeft(strings.TrimLeft(string(n[i+1:]), "+-"), "0")
+	return len(digits) <= 4
 }

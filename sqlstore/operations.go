@@ -81,8 +81,8 @@ func (s *Store) reportCorrupt(ctx context.Context, id string, err error) {
 // (ErrConflict).
 //
 // Two saves take a transaction instead: a login's under
-// Change.MaxUserSessions (see insertCapped) and, on MySQL, a conditional
-// save (see conditionalMySQL).
+// Change.MaxUserSessions (see insertCapped) and a conditional save whose
+// expectations the UPDATE could not check (see conditional).
 func (s *Store) Save(ctx context.Context, id string, ch sessions.Change) error {
 	if err := checkText(ch); err != nil {
 		return err
@@ -96,8 +96,8 @@ func (s *Store) Save(ctx context.Context, id string, ch sessions.Change) error {
 	if err := checkExpect(ch.Expect); err != nil {
 		return err
 	}
-	if len(ch.Expect) > 0 && s.dialect.kind == kindMySQL {
-		return s.conditionalMySQL(ctx, id, ch)
+	if len(ch.Expect) > 0 {
+		return s.conditional(ctx, id, ch)
 	}
 	// A second try covers an increment whose value another request
 	// fixed between the update and the reading of why it failed.
@@ -113,6 +113,36 @@ func (s *Store) Save(ctx context.Context, id string, ch sessions.Change) error {
 		}
 		done, err := s.whyUnchanged(ctx, id, ch, now)
 		if done || err != nil || try == 1 {
+			return err
+		}
+	}
+}
+
+// conditional saves a change with expectations. On SQLite the UPDATE
+// checks them first, comparing JSON text as the database writes it, which
+// is what Load returned: one statement, as for any save. When it changes
+// no row and the expectations still hold when compared as values (the
+// text was spelled otherwise, or the key changed twice meanwhile), and
+// always on MySQL, whose JSON text MariaDB and MySQL 8 write each their
+// own way, the change is saved by lockedConditional.
+func (s *Store) conditional(ctx context.Context, id string, ch sessions.Change) error {
+	if s.dialect.kind == kindSQLite {
+		now := micros(time.Now())
+		query, args := s.sql.update(id, ch, now)
+		res, err := s.prepared.exec(ctx, query, args...)
+		if err != nil {
+			return s.dialect.storeError("save", err)
+		}
+		if n, err := res.RowsAffected(); err == nil && n > 0 {
+			return nil
+		}
+		if done, err := s.whyUnchanged(ctx, id, ch, now); done || err != nil {
+			return err
+		}
+	}
+	for try := 1; ; try++ {
+		err := s.lockedConditional(ctx, id, ch)
+		if err == nil || try == deadlockTries || !isDeadlock(err) {
 			return err
 		}
 	}
@@ -144,11 +174,10 @@ func (s *Store) whyUnchanged(ctx context.Context, id string, ch sessions.Change,
 		return true, errNotInteger(bad)
 	}
 	if len(ch.Expect) > 0 {
-		// The expectations hold now but did not when the update ran
-		// (SQLite counts the rows matched, so an update that changed
-		// none matched none): the key changed twice meanwhile. Nothing
-		// was saved, and the caller reads the session again.
-		return true, errConflict
+		// The expectations hold as values, but the update's comparison
+		// of their text failed, or the key changed twice meanwhile: the
+		// caller checks them again under a lock.
+		return false, nil
 	}
 	// Nothing in the way now: either the update was a repetition
 	// (MySQL), or another request changed the row meanwhile, and an
@@ -169,28 +198,19 @@ func badIncrements(values map[string]string, incr map[string]int64) []string {
 	return bad
 }
 
-// conditionalMySQL saves a change with expectations on MySQL, in a
-// transaction: the row is read and locked (SELECT ... FOR UPDATE), the
-// expectations are checked on its values as Load decodes them, compared as
-// JSON values (MariaDB keeps JSON as text, and MySQL 8 rewrites it, so
-// neither compares JSON text in SQL as Load returns it), then the UPDATE
-// applies the change. The row stays locked until the commit, so no other
-// save comes between the check and the change.
-func (s *Store) conditionalMySQL(ctx context.Context, id string, ch sessions.Change) error {
-	for try := 1; ; try++ {
-		err := s.conditionalTx(ctx, id, ch)
-		if err == nil || try == deadlockTries || !isDeadlock(err) {
-			return err
-		}
-	}
-}
-
-func (s *Store) conditionalTx(ctx context.Context, id string, ch sessions.Change) error {
+// lockedConditional saves a change with expectations in a transaction:
+// the row is locked, read, its expectations checked on its values as Load
+// decodes them, compared as JSON values, then the UPDATE applies the
+// change. On MySQL SELECT ... FOR UPDATE locks the row; on SQLite a first
+// statement that writes takes the database's write lock. Either lock is
+// held until the commit, so no other save comes between the check and the
+// change.
+func (s *Store) lockedConditional(ctx context.Context, id string, ch sessions.Change) error {
 	now := micros(time.Now())
 	expect := ch.Expect
 	ch.Expect = nil // checked below
 	query, args := s.sql.update(id, ch, now)
-	if err := s.prepared.warm(ctx, s.sql.liveLocked, query); err != nil {
+	if err := s.prepared.warm(ctx, s.sql.lock, s.sql.liveLocked, query); err != nil {
 		return s.dialect.storeError("save", err)
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -198,6 +218,11 @@ func (s *Store) conditionalTx(ctx context.Context, id string, ch sessions.Change
 		return s.dialect.storeError("save", err)
 	}
 	defer tx.Rollback()
+	if s.sql.lock != "" {
+		if _, err := s.prepared.txExec(ctx, tx, s.sql.lock, id); err != nil {
+			return s.dialect.storeError("save", err)
+		}
+	}
 	var data []byte
 	err = s.prepared.txScanRow(ctx, tx, s.sql.liveLocked, []any{id, now}, &data)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -105,6 +105,9 @@ func (p *prepared) scanRow(ctx context.Context, query string, args []any, dest .
 // have no other than the transaction's (sqlite.Open keeps one).
 func (p *prepared) warm(ctx context.Context, queries ...string) error {
 	for _, q := range queries {
+		if q == "" {
+			continue
+		}
 		if _, err := p.stmt(ctx, q); err != nil {
 			return err
 		}

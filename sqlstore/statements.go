@@ -14,7 +14,7 @@ type statements struct {
 	dialect                                       Dialect
 	table                                         string
 	load, insert, touch, remove, live, cleanBatch string
-	liveLocked                                    string
+	lock, liveLocked                              string
 	userList, userDelete                          string
 }
 
@@ -61,6 +61,13 @@ func newStatements(d Dialect, t table) statements {
 	ORDER BY last_seen DESC, created DESC, uuid`
 	switch d.kind {
 	case kindSQLite:
+		// A write that changes nothing, as a transaction's first
+		// statement: it takes the database's write lock, which the
+		// transaction then holds, and its reads see the latest commit.
+		// id.
+		st.lock = `UPDATE ` + q + ` SET expires = expires WHERE id = ?`
+		// id, now.
+		st.liveLocked = st.live
 		st.insert = insert + ` ON CONFLICT (id) DO UPDATE SET ` + assignAll(func(c string) string { return "excluded." + c })
 		// One statement, so one write transaction: a login that
 		// creates a session meanwhile comes before or after it.

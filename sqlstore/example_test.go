@@ -35,6 +35,26 @@ func ExampleNew_sqlite() {
 	r.Use(sessions.Middleware(store, sessions.WithCookieAge(30*time.Minute)))
 }
 
+// A SQLite database opened with the driver's own DSN, here with
+// synchronous=FULL: every connection of the pool gets the settings, which
+// a PRAGMA run through db.Exec would give to one connection only.
+func ExampleNew_sqliteDSN() {
+	ctx := context.Background()
+	// modernc.org/sqlite, registered as "sqlite" by the package sqlstore/sqlite;
+	// for github.com/mattn/go-sqlite3 (cgo), "sqlite3" and
+	// "file:sessions.db?_busy_timeout=5000&_journal_mode=WAL&_synchronous=FULL".
+	db, err := sql.Open("sqlite", "file:sessions.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	store, err := sqlstore.New(ctx, db, sqlstore.SQLite)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+}
+
 // Sessions in MySQL 8 or MariaDB, through github.com/go-sql-driver/mysql;
 // the DSN may have parseTime=true or not. A short timeout makes a request
 // that needs its session answer 503 quickly while the server is away.

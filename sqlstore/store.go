@@ -23,12 +23,26 @@
 // session one INSERT, Touch and Delete one statement each. Concurrent
 // requests that change different keys of one session, or increment the
 // same counter, lose nothing, and a session deleted meanwhile is never
-// brought back: the save fails with sessions.ErrInterrupted.
+// brought back: the save fails with sessions.ErrInterrupted. Delete
+// reports whether it found a live row, so that of concurrent deletions of
+// one session only one finds it.
+//
+// A conditional save (sessions.Change.Expect, made by sessions.Update)
+// applies the whole change only if the expected keys still hold the
+// expected JSON values, compared as values, and otherwise changes nothing
+// and fails with an error wrapping sessions.ErrConflict. On SQLite the
+// UPDATE checks them itself; when the text differs from the row's, and
+// always on MySQL, the values are compared in a transaction that holds
+// the row's lock.
 //
 // It implements sessions.UserStore: a user's sessions are the rows with
 // that principal, listed and deleted by one statement each through an
 // index, so the per-user features (Login, UserSessions, revoking, the cap
-// of WithMaxSessionsPerUser) work.
+// of WithMaxSessionsPerUser) work. A login's save under the cap
+// (sessions.Change.MaxUserSessions) inserts the row and deletes the user's
+// sessions beyond the cap in one transaction, which concurrent logins of
+// the user take in turns: SQLite's write lock serialises them, and on
+// MySQL the user's named lock (GET_LOCK).
 //
 // Expired rows are never served and are deleted in the background, in
 // small batches; several processes may share a table, each running its own

@@ -79,8 +79,8 @@ bench: redis-server postgresql mariadb-server
 
 .PHONY: release-check
 
-# Proves that the modules resolve once tagged: the zips of the root, pgstore
-# and migrate at the release (the newest in CHANGELOG.md, or VERSION=v0.x.y)
+# Proves that the modules resolve once tagged: the zips of the root, pgstore,
+# migrate and sqlstore at the release (the newest in CHANGELOG.md, or VERSION=v0.x.y)
 # in a module proxy in a temporary folder, and fresh modules outside the
 # repository that go get and build them. See CONTRIBUTING.md.
 release-check:

@@ -310,6 +310,9 @@ func (s *Store) insertCapped(ctx context.Context, ch sessions.Change, args []any
 	name := s.userLockName(ch.Principal)
 	var got sql.NullInt64
 	if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK(?, ?)`, name, lockWait(ctx)).Scan(&got); err != nil {
+		// The server may have granted the lock all the same: the
+		// connection is closed rather than go back to the pool with it.
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 		return s.dialect.storeError("save: taking the user's lock", err)
 	}
 	if !got.Valid || got.Int64 != 1 {

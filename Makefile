@@ -1,19 +1,26 @@
 # The whole test suite runs against real services: `make test` installs
-# redis-server and PostgreSQL from Debian's packages when they are missing.
+# redis-server, PostgreSQL and MariaDB from Debian's packages when they are
+# missing.
 SHELL := /bin/bash
 GO ?= go
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: test vet redis-server postgresql example-postgres
+.PHONY: test vet redis-server postgresql mariadb-server example-postgres example-sqlite
 
 # The workspace that builds the example with the PostgreSQL store (the
 # postgres build tag), whose module the root module does not require.
 EXAMPLE_WORK := $(CURDIR)/pgstore/example.work
 
-test: vet redis-server postgresql
+# The workspace that builds the example and the root module's model tests
+# with the SQL store on SQLite (the sqlite build tag).
+SQLITE_WORK := $(CURDIR)/sqlstore/example.work
+
+test: vet redis-server postgresql mariadb-server
 	$(GO) test -race -count=1 ./...
 	$(GO) test -race -count=1 ./_example
 	cd pgstore && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+	cd sqlstore && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+	GOWORK=$(SQLITE_WORK) $(GO) test -race -count=1 -tags sqlite -run 'ModelSQLite' .
 	cd benchmarks && $(GO) vet ./... && $(GO) test -count=1 ./...
 	cd migrate && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 	cd websockettest && $(GO) vet ./... && $(GO) test -race -count=1 ./...
@@ -23,6 +30,7 @@ vet:
 	$(GO) vet ./... ./_example
 	$(GO) build -o /dev/null ./_example
 	GOWORK=$(EXAMPLE_WORK) $(GO) vet -tags postgres ./_example
+	GOWORK=$(SQLITE_WORK) $(GO) vet -tags sqlite . ./_example
 
 # redis-server (and redis-cli, for the cluster tests) from Debian's packages;
 # the Sentinel tests run redis-server --sentinel, so redis-sentinel is not needed.
@@ -35,6 +43,18 @@ redis-server:
 postgresql:
 	@command -v initdb >/dev/null && command -v postgres >/dev/null || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || \
 		{ $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+
+# mariadbd and mariadb-install-db, for the throwaway servers of the sqlstore
+# tests (internal/mariadbtest finds them in PATH or in /usr/sbin); the
+# tests never use a MariaDB the machine runs already.
+mariadb-server:
+	@command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server; }
+
+# The example site with its sessions in the SQLite file at SQLITE_PATH
+# (default sessions.db, created when missing).
+example-sqlite:
+	SQLITE_PATH=$${SQLITE_PATH:-sessions.db} GOWORK=$(SQLITE_WORK) $(GO) run -tags sqlite ./_example
 
 # The example site with its sessions in PostgreSQL at DATABASE_URL.
 example-postgres:
@@ -54,13 +74,13 @@ chromium:
 .PHONY: bench
 
 # Side by side with gin-contrib/sessions and scs; see benchmarks/README.md.
-bench: redis-server postgresql
+bench: redis-server postgresql mariadb-server
 	cd benchmarks && ./run.sh
 
 .PHONY: release-check
 
-# Proves that the modules resolve once tagged: the zips of the root, pgstore
-# and migrate at the release (the newest in CHANGELOG.md, or VERSION=v0.x.y)
+# Proves that the modules resolve once tagged: the zips of the root, pgstore,
+# migrate and sqlstore at the release (the newest in CHANGELOG.md, or VERSION=v0.x.y)
 # in a module proxy in a temporary folder, and fresh modules outside the
 # repository that go get and build them. See CONTRIBUTING.md.
 release-check:

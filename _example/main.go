@@ -7,6 +7,7 @@
 //	PORT=9000 go run ./_example       # another port (0 picks a free one)
 //	REDIS_URL=redis://127.0.0.1:6379/0 go run ./_example
 //	DATABASE_URL=postgres://127.0.0.1:5432/app make example-postgres
+//	SQLITE_PATH=sessions.db make example-sqlite
 //	CSRF_TRUSTED_ORIGINS=https://app.example.com go run ./_example
 //
 // Every state change is a POST, and two layers keep other sites from forging

@@ -14,11 +14,15 @@ import (
 
 // newStore returns the store the site keeps its sessions in, and how to
 // release it: PostgreSQL when DATABASE_URL is set (postgres://…, in a build
-// with the postgres tag), Redis when REDIS_URL is set (redis://host:port/db),
-// memory otherwise.
+// with the postgres tag), SQLite when SQLITE_PATH is set (a file, created
+// when missing, in a build with the sqlite tag), Redis when REDIS_URL is set
+// (redis://host:port/db), memory otherwise.
 func newStore() (sessions.Store, func(), error) {
 	if url := os.Getenv("DATABASE_URL"); url != "" {
 		return postgresStore(url)
+	}
+	if path := os.Getenv("SQLITE_PATH"); path != "" {
+		return sqliteStore(path)
 	}
 	url := os.Getenv("REDIS_URL")
 	if url == "" {

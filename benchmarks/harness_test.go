@@ -46,7 +46,7 @@ func TestWorkloads(t *testing.T) {
 				if res.n != n {
 					t.Fatalf("made %d requests, want %d", res.n, n)
 				}
-				if sys.postgres {
+				if sys.postgres || sys.sql != "" {
 					want, ok := pgStatements[sys.name][w.name]
 					if !ok {
 						t.Fatalf("no expected statements for %s %s", sys.name, w.name)

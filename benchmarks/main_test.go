@@ -33,6 +33,12 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer stopPostgres()
+	stopMariaDB, err := startMariaDB()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchmarks:", err)
+		return 1
+	}
+	defer stopMariaDB()
 	if addr := os.Getenv("BENCH_REDIS_ADDR"); addr != "" {
 		redisAddr = addr
 		return m.Run()

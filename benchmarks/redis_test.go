@@ -280,7 +280,7 @@ func report(b *testing.B, sys system, res result) {
 	if res.hasCPU {
 		b.ReportMetric(float64(res.cpu.Microseconds())/n, "cpu-µs/op")
 	}
-	if sys.postgres {
+	if sys.postgres || sys.sql != "" {
 		b.ReportMetric(float64(res.redis.trips)/n, "rtt/op")
 		b.ReportMetric(float64(res.redis.statements)/n, "stmts/op")
 	}

@@ -37,6 +37,7 @@ type system struct {
 	bare     bool // no session middleware: no cookie is ever expected
 	redis    bool
 	postgres bool
+	sql      string // "sqlite" or "mariadb" for a system on database/sql
 	mount    func(tb testing.TB, r *gin.Engine, env *redisEnv) handlers
 }
 
@@ -50,6 +51,9 @@ func (s system) engine(tb testing.TB) (*gin.Engine, *redisEnv) {
 	}
 	if s.postgres {
 		env = newPostgresEnv(tb)
+	}
+	if s.sql != "" {
+		env = newSQLEnv(tb, s.sql)
 	}
 	return s.engineOn(tb, env), env
 }

@@ -54,6 +54,8 @@ func writeSummary(w io.Writer, res results) {
 
 	writeTrips(w, res, gs, systems, "-redis", "Redis round trips (commands) per request", "rtt/op", "cmds/op")
 	writeTrips(w, res, gs, systems, "-postgres", "PostgreSQL statements (round trips) per request", "stmts/op", "rtt/op")
+	writeTrips(w, res, gs, systems, "-sqlite", "SQLite statements (calls into the driver) per request", "stmts/op", "rtt/op")
+	writeTrips(w, res, gs, systems, "-mariadb", "MariaDB statements (round trips) per request", "stmts/op", "rtt/op")
 }
 
 // writeTrips prints, for the systems whose name ends in suffix, a table of

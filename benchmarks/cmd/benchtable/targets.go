@@ -68,6 +68,14 @@ func targets(r results) []verdict {
 	for _, route := range []string{"counter", "new"} {
 		add("HTTP load, "+route+", redis: throughput ≥ the faster peer's, p99 no worse", httpLoad(r, route))
 	}
+	for _, store := range []string{"sqlite", "mariadb"} {
+		for _, g := range []string{"Untouched", "UntouchedCookie", "Read", "Counter", "New", "CounterParallel"} {
+			add(fmt.Sprintf("%s, %s: no slower than the faster peer", g, store), notBehindFaster(r, g, store))
+		}
+		add("Read, "+store+": 1 statement", statements(r, "Read/ours-"+store, func(n float64) bool { return n == 1 }))
+		add("Counter, "+store+": ≤ 2 statements", statements(r, "Counter/ours-"+store, func(n float64) bool { return n <= 2 }))
+		add("New, "+store+": 1 statement", statements(r, "New/ours-"+store, func(n float64) bool { return n == 1 }))
+	}
 	return vs
 }
 
@@ -91,6 +99,29 @@ func notBehind(r results, g, store, peer string, allocs bool) verdict {
 		met = met && a <= pa
 	}
 	return verdict{measured: measured, met: metWord(met)}
+}
+
+// notBehindFaster compares ours on store with the faster of the two peers
+// on the same store.
+func notBehindFaster(r results, g, store string) verdict {
+	peer, _, ok := fasterPeer(r, g, store)
+	if !ok {
+		return unmeasured
+	}
+	v := notBehind(r, g, store, peer, false)
+	if v.met != unmeasured.met {
+		v.measured += " for " + peer
+	}
+	return v
+}
+
+// statements checks a SQL system's statements per request.
+func statements(r results, name string, ok func(float64) bool) verdict {
+	n, found := r.lookup(name, "stmts/op")
+	if !found {
+		return unmeasured
+	}
+	return verdict{measured: trimFloat(n) + " statements", met: metWord(ok(n))}
 }
 
 func redisMemory(r results) verdict {

@@ -110,6 +110,7 @@ type sessionData struct {
 	stored    bool // a live record is under token: loaded, or saved by this request
 	modified  bool // changed during this request (Django's modified)
 	login     bool // Login: apply WithMaxSessionsPerUser after the save
+	cycled    bool // CycleKey: the next new record is the same session's
 
 	// Commit state.
 	persisted    bool // the overlay holds nothing that is not saved
@@ -379,7 +380,9 @@ func (s *Session) Flush() {
 	defer s.mu.Unlock()
 	s.load()
 	s.change()
-	s.kill()
+	if s.kill() {
+		s.emit(EventFlushed, s.rec.UUID, s.rec.Principal, nil)
+	}
 	s.local, s.incr, s.deleted = nil, nil, nil
 	s.rec = Record{}
 	s.expiry = 0

@@ -148,15 +148,19 @@ func (s *Session) fail(err error) {
 }
 
 // kill deletes the record the request's token points to, now, and forgets
-// the token: Flush and CycleKey. The data stays in memory.
-func (s *Session) kill() {
+// the token: Flush and CycleKey. The data stays in memory. It reports
+// whether a stored session was deleted.
+func (s *Session) kill() (deleted bool) {
 	if s.id != "" {
 		if err := s.mw.store.Delete(s.ctx, s.id); err != nil {
 			s.fail(err)
+		} else {
+			deleted = s.stored
 		}
 	}
 	s.stored, s.token, s.id = false, "", ""
 	s.issued, s.sendCookie = false, false
+	return deleted
 }
 
 // cycle is CycleKey's transition.
@@ -167,6 +171,7 @@ func (s *Session) cycle() {
 	}
 	s.change()
 	s.kill()
+	s.cycled = true
 }
 
 // save is Save's transition.
@@ -347,6 +352,7 @@ func (s *Session) persist(commit bool) error {
 	now := m.now()
 	ch := Change{Saved: now, Expiry: s.expiry, UUID: s.rec.UUID, Created: s.rec.Created}
 	id, token := s.id, s.token
+	started := s.startedKind() // before the cap forgets the login
 	if !s.stored {
 		var err error
 		if token, err = s.issueToken(); err != nil {
@@ -370,6 +376,10 @@ func (s *Session) persist(commit bool) error {
 	if err := s.capUserSessions(ch.UUID); err != nil {
 		return err
 	}
+	if ch.New && m.hooks.Event != nil {
+		s.emitStarted(started, ch.UUID, ch.Principal)
+	}
+	s.cycled = false
 	if ch.New {
 		s.rec.Values = ch.Set
 		s.local, s.incr, s.deleted = nil, nil, nil
@@ -408,6 +418,7 @@ func (s *Session) discard() error {
 		if err := s.mw.store.Delete(s.ctx, s.id); err != nil {
 			return err
 		}
+		s.emit(EventFlushed, s.rec.UUID, s.rec.Principal, nil)
 	}
 	s.stored, s.token, s.id = false, "", ""
 	s.local, s.incr, s.deleted = nil, nil, nil

@@ -38,6 +38,7 @@ type MemoryStore struct {
 	count    atomic.Int64 // records held, in every shard
 	interval time.Duration
 	now      func() time.Time
+	events   StoreHooks // AddHooks: see memoryevents.go
 
 	stop      chan struct{}
 	done      chan struct{}
@@ -209,10 +210,14 @@ func (s *MemoryStore) evictSoonest(keep [32]byte, gone *[]memoryBinding) bool {
 	}
 	from.mu.Lock()
 	// A concurrent request may have removed it meanwhile.
-	if from.items[victim.id] == victim {
+	removed := from.items[victim.id] == victim
+	if removed {
 		from.remove(victim, gone)
 	}
 	from.mu.Unlock()
+	if removed && s.events.Listening() {
+		s.reportEvicted(victim)
+	}
 	return true
 }
 
@@ -240,13 +245,20 @@ func (s *MemoryStore) Delete(_ context.Context, id string) error {
 		return nil
 	}
 	var gone []memoryBinding
+	var expired *memoryRecord
 	sh := s.shard(key)
 	sh.mu.Lock()
 	if r := sh.items[key]; r != nil {
 		sh.remove(r, &gone)
+		if r.expires <= s.now().UnixNano() {
+			expired = r // the janitor would have reported it
+		}
 	}
 	sh.mu.Unlock()
 	s.forget(gone)
+	if expired != nil && s.events.Listening() {
+		s.report(context.Background(), []Event{expired.event(EventExpired, s.now())})
+	}
 	return nil
 }
 
@@ -376,17 +388,24 @@ func (s *MemoryStore) janitor() {
 
 // removeExpired drops every expired record, earliest first.
 func (s *MemoryStore) removeExpired() {
-	now := s.now().UnixNano()
+	at := s.now()
+	now := at.UnixNano()
+	listening := s.events.Listening()
 	var gone []memoryBinding
+	var ended []Event
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
 		for len(sh.byExpiry) > 0 && sh.byExpiry[0].expires <= now {
+			if listening {
+				ended = append(ended, sh.byExpiry[0].event(EventExpired, at))
+			}
 			sh.remove(sh.byExpiry[0], &gone)
 		}
 		sh.mu.Unlock()
 	}
 	s.forget(gone)
+	s.report(context.Background(), ended)
 }
 
 // memoryShard is one lock's worth of records, with a heap ordered by

@@ -58,6 +58,7 @@ type middleware struct {
 	header       string
 	errorHandler func(*gin.Context, error)
 	maxPerUser   int
+	hooks        Hooks // WithHooks; store is wrapped to report to them
 	key          string
 	keyAny       any // key, boxed once rather than on every request
 
@@ -228,6 +229,7 @@ func newMiddleware(store Store, opts []Option) *middleware {
 	for _, opt := range opts {
 		opt(m)
 	}
+	m.addHooks()
 	m.check()
 	m.formatCookie()
 	m.keyAny = m.key

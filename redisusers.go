@@ -206,11 +206,18 @@ func (s *RedisStore) DeleteUserSessions(ctx context.Context, principal string, s
 		args = append(args, field, value)
 	}
 	args = append(args, max(sel.Keep, 0))
-	n, err := deleteUserScript.run(ctx, s.client, args).Int()
+	ended, err := deleteUserScript.run(ctx, s.client, args).StringSlice()
 	if err != nil {
 		return 0, redisError("delete a user's sessions", err)
 	}
-	return n, nil
+	if sel.Deleted != nil {
+		for i := 0; i+1 < len(ended); i += 2 {
+			var d recordDecoder
+			d.field(ended[i], ended[i+1])
+			sel.Deleted(d.uuid)
+		}
+	}
+	return len(ended) / 2, nil
 }
 
 // saveUser saves a logged-in session's record and keeps its user's index,

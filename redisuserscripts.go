@@ -133,7 +133,8 @@ return rows
 //	         value ("" for any), the spared UUID's field and value ("" for
 //	         none), how many of the most recently seen others to spare
 //
-// It answers how many records it deleted.
+// It answers the UUIDs of the records it deleted, each as its field (@u or
+// @t) and that field's value.
 var deleteUserScript = newRedisScript(luaLiveUsers + `
 local idx = KEYS[1]
 local records, base = live(idx, ARGV[2], tonumber(ARGV[1]))
@@ -147,7 +148,7 @@ for _, r in ipairs(records) do
   local v = r[2]
   if (ARGV[3] == '' or uuidIs(v, ARGV[3], ARGV[4])) and (ARGV[5] == '' or not uuidIs(v, ARGV[5], ARGV[6])) then
     local saved = tonumber(v[3]) or tonumber(v[2])
-    picked[#picked + 1] = {m = r[1], seen = saved + (tonumber(v[4]) or 0), created = tonumber(v[2]), uuid = v[7] or v[8] or ''}
+    picked[#picked + 1] = {m = r[1], seen = saved + (tonumber(v[4]) or 0), created = tonumber(v[2]), uuid = v[7] or v[8] or '', text = not v[7]}
   end
 end
 -- Most recently seen first, as the package orders a user's sessions.
@@ -156,13 +157,14 @@ table.sort(picked, function(a, b)
   if a.created ~= b.created then return a.created > b.created end
   return a.uuid < b.uuid
 end)
-local n = 0
+local ended = {}
 for i = tonumber(ARGV[7]) + 1, #picked do
   redis.call('DEL', base .. picked[i].m)
   redis.call('HDEL', idx, picked[i].m)
-  n = n + 1
+  ended[#ended + 1] = picked[i].text and '@t' or '@u'
+  ended[#ended + 1] = picked[i].uuid
 end
-return n
+return ended
 `)
 
 // tagKeyScript returns the tag key, creating it with the value given when

@@ -87,6 +87,13 @@ type UserSelection struct {
 	// Keep spares, among the others selected, the Keep most recently seen
 	// (the latest save or touch); 0 spares none.
 	Keep int
+
+	// Deleted, when not nil, is called with the UUID of each live session
+	// that DeleteUserSessions deleted, once they are gone and before it
+	// returns, so that each revocation can be reported (EventRevoked). A
+	// store that never calls it gets one event per session it counts,
+	// without the UUID unless UUID names it.
+	Deleted func(uuid string)
 }
 
 // pick returns the indexes in recs of the sessions sel selects, for stores
@@ -211,7 +218,7 @@ func (s *Session) binding() (principal, uuid string) {
 // recently seen first, without their tokens. It returns ErrNotSupported
 // when store keeps no per-user index, and an error for an empty principal.
 func UserSessions(ctx context.Context, store Store, principal string) ([]SessionInfo, error) {
-	return listUser(ctx, store, principal, nil)
+	return listUser(ctx, withStoreHooks(store), principal, nil)
 }
 
 // listUser lists principal's sessions in store that alive (when not nil)
@@ -245,7 +252,7 @@ func listUser(ctx context.Context, store Store, principal string, alive func(Rec
 // ErrNotSupported when store keeps no per-user index, and an error for an
 // empty principal or uuid.
 func RevokeSession(ctx context.Context, store Store, principal, uuid string) error {
-	us, err := userStore(store, principal)
+	us, err := userStore(withStoreHooks(store), principal)
 	if err != nil {
 		return err
 	}
@@ -262,7 +269,7 @@ func RevokeSession(ctx context.Context, store Store, principal, uuid string) err
 // alive. It returns ErrNotSupported when store keeps no per-user index, and
 // an error for an empty principal.
 func RevokeUserSessions(ctx context.Context, store Store, principal string) (int, error) {
-	us, err := userStore(store, principal)
+	us, err := userStore(withStoreHooks(store), principal)
 	if err != nil {
 		return 0, err
 	}

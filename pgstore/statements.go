@@ -81,7 +81,8 @@ WHERE principal = $1 AND principal <> '' AND expires > $2`,
 	SELECT id FROM ` + q + `
 	WHERE principal = $1 AND principal <> '' AND expires > $2 AND ($3 = '' OR uuid = $3) AND ($4 = '' OR uuid <> $4)
 	ORDER BY last_seen DESC OFFSET $5
-) AND expires > $2`,
+) AND expires > $2
+RETURNING uuid`,
 
 		// $1 id.
 		remove: `DELETE FROM ` + q + ` WHERE id = $1`,
@@ -93,7 +94,8 @@ WHERE principal = $1 AND principal <> '' AND expires > $2`,
 		// $1 now, $2 the batch size.
 		cleanBatch: `DELETE FROM ` + q + ` WHERE id IN (
 	SELECT id FROM ` + q + ` WHERE expires <= $1 ORDER BY expires LIMIT $2 FOR UPDATE SKIP LOCKED
-) AND expires <= $1`,
+) AND expires <= $1
+RETURNING uuid, principal`,
 	}
 }
 

@@ -46,6 +46,11 @@ import (
 // Store is a sessions.Store that keeps sessions in a PostgreSQL table.
 // Create it with New; it is safe for concurrent use.
 type Store struct {
+	// StoreHooks makes the store a sessions.EventSource: the hooks added
+	// get EventExpired from the cleaner (see WithCleanupInterval), and see
+	// the store calls of the per-user functions called with this store.
+	sessions.StoreHooks
+
 	pool      *pgxpool.Pool
 	table     table
 	sql       statements
@@ -155,6 +160,9 @@ func (s *Store) Close() error {
 	return nil
 }
 
+// StoreName implements sessions.StoreNamer: "postgres".
+func (s *Store) StoreName() string { return "postgres" }
+
 // log returns the logger reports go to, or nil when they are off.
 func (s *Store) log() *slog.Logger {
 	if !s.loggerSet {
@@ -163,5 +171,8 @@ func (s *Store) log() *slog.Logger {
 	return s.logger
 }
 
-// Compile-time check that Store is a sessions.Store.
-var _ sessions.Store = (*Store)(nil)
+// Compile-time checks that Store is a sessions.Store and an EventSource.
+var (
+	_ sessions.Store       = (*Store)(nil)
+	_ sessions.EventSource = (*Store)(nil)
+)

@@ -264,16 +264,29 @@ func testUserDeleteSelections(t *testing.T, st sessions.UserStore) {
 			anon := NewID()
 			create(t, st, anon, map[string]string{"a": "1"})
 
-			n, err := st.DeleteUserSessions(ctx(t), p, tc.sel(s))
+			sel := tc.sel(s)
+			var named []string
+			sel.Deleted = func(uuid string) { named = append(named, uuid) }
+			n, err := st.DeleteUserSessions(ctx(t), p, sel)
 			if err != nil {
 				t.Fatalf("DeleteUserSessions: %v", err)
 			}
 			var left []userSession
-			for _, i := range tc.keep {
-				left = append(left, s[i])
+			var gone []string
+			for i, u := range s {
+				if slices.Contains(tc.keep, i) {
+					left = append(left, u)
+				} else {
+					gone = append(gone, u.uuid)
+				}
 			}
 			if want := len(s) - len(left); n != want {
 				t.Fatalf("DeleteUserSessions = %d, want %d", n, want)
+			}
+			slices.Sort(named)
+			slices.Sort(gone)
+			if !slices.Equal(named, gone) {
+				t.Fatalf("UserSelection.Deleted was called with %q, want the UUIDs deleted, %q", named, gone)
 			}
 			wantListed(t, st, p, left...)
 			for _, u := range s {

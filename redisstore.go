@@ -73,6 +73,7 @@ type RedisStore struct {
 	loggerSet bool
 	txs       sync.Pool  // of redis.Pipeliner from client.TxPipeline: see exec
 	events    StoreHooks // AddHooks: see redisevents.go
+	sweep     redisSweep // reports the expiry of logged-in sessions: see redisevents.go
 }
 
 // RedisOption configures NewRedisStore.

@@ -240,7 +240,11 @@ func (s *RedisStore) saveUser(ctx context.Context, base, member string, ch Chang
 	if err != nil {
 		return redisError("save", err)
 	}
-	return saveReply(reply)
+	if err := saveReply(reply); err != nil || !ch.New {
+		return err
+	}
+	s.scheduleLogin(ctx, idx, ch.Expires)
+	return nil
 }
 
 // deleteUser deletes a logged-in session's record and its index entry.

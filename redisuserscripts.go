@@ -7,12 +7,38 @@ package sessions
 // knows them; they are all in the index's hash slot, which Redis Cluster
 // allows.
 
-// luaOutlive keeps an index alive at least as long as a record it holds:
-// the index's TTL never falls below the record's.
+// luaOutlive keeps an index alive a day longer than any record it holds,
+// so that the sweep of expired sessions (redissweep.go) still finds the
+// index, and the UUIDs in it, after the last record expired.
 const luaOutlive = `
+local grace = 86400000
 local function outlive(idx, key, at)
   local left = redis.call('PTTL', idx)
-  if left == -1 or left < redis.call('PTTL', key) then redis.call('PEXPIREAT', idx, at) end
+  if left == -1 or left < redis.call('PTTL', key) + grace then
+    redis.call('PEXPIREAT', idx, string.format('%.0f', tonumber(at) + grace))
+  end
+end
+`
+
+// luaEnded takes the entry of a dead record out of an index. When the
+// entry holds the record's UUID, its field becomes 'x' followed by the
+// member and its value the time, a colon and the UUID, so that the sweep
+// reports the session as expired before it drops the entry; such entries
+// older than a day are dropped without a report, so that an index that no
+// process sweeps stays bounded.
+const luaEnded = `
+local keepEnded = 86400000
+local function now()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function ended(idx, m, u, at)
+  redis.call('HDEL', idx, m)
+  if u:sub(1, 1) == '@' then redis.call('HSET', idx, 'x' .. m, string.format('%.0f', at) .. ':' .. u) end
+end
+local function forgetOld(idx, f, v, at)
+  local t = tonumber(v:match('^(%d+):'))
+  if not t or t + keepEnded <= at then redis.call('HDEL', idx, f) end
 end
 `
 
@@ -27,18 +53,34 @@ end
 `
 
 // newUserScript writes a new record of a user, as newScript does, and files
-// it in the user's index, dropping the entries of records that are gone.
+// it in the user's index, marking the entries of records that are gone as
+// ended (see luaEnded). The entry's value is the record's UUID field and
+// value (@u and its 16 bytes, or @t and its text); the index's @w field
+// holds the principal, for the sweep's reports.
 //
 //	KEYS[1], KEYS[2]  the session key, the index
 //	ARGV              as newScript's, with @w, @i and @a1… among the fields
-var newUserScript = newRedisScript(luaOutlive + "local function save()\n" + newLua + "\nend\n" + `
+var newUserScript = newRedisScript(luaOutlive + luaEnded + "local function save()\n" + newLua + "\nend\n" + `
 local r = save()
 local key, idx = KEYS[1], KEYS[2]
 local base = key:sub(1, #key - 32)
-for _, m in ipairs(redis.call('HKEYS', idx)) do
-  if redis.call('EXISTS', base .. m) == 0 then redis.call('HDEL', idx, m) end
+local at = now()
+local all = redis.call('HGETALL', idx)
+for i = 1, #all, 2 do
+  local f, v = all[i], all[i + 1]
+  if f:sub(1, 1) == 'x' then
+    forgetOld(idx, f, v, at)
+  elseif #f == 32 and redis.call('EXISTS', base .. f) == 0 then
+    ended(idx, f, v, at)
+  end
 end
-redis.call('HSET', idx, key:sub(-32), 1)
+local u, w = '1', nil
+for p = 2, #ARGV - 1, 2 do
+  local f = ARGV[p]
+  if f == '@u' or f == '@t' then u = f .. ARGV[p + 1] elseif f == '@w' then w = ARGV[p + 1] end
+end
+redis.call('HSET', idx, key:sub(-32), u)
+if w then redis.call('HSET', idx, '@w', w) end
 outlive(idx, key, ARGV[1])
 return r
 `)
@@ -68,36 +110,60 @@ end
 return r
 `)
 
+// luaDropEmpty deletes an index that holds nothing but its principal, as
+// Redis deletes a hash whose last field is gone.
+const luaDropEmpty = `
+local function dropEmpty(idx)
+  if redis.call('HLEN', idx) == 1 and redis.call('HEXISTS', idx, '@w') == 1 then redis.call('DEL', idx) end
+end
+`
+
 // deleteUserRecordScript deletes a user's record and its entry in the
 // index.
 //
 //	KEYS[1]  the session key
-var deleteUserRecordScript = newRedisScript(luaIndexOf + `
+var deleteUserRecordScript = newRedisScript(luaIndexOf + luaDropEmpty + `
 local key = KEYS[1]
 local idx = indexOf(key)
 redis.call('DEL', key)
-if idx then redis.call('HDEL', idx, key:sub(-32)) end
+if idx then
+  redis.call('HDEL', idx, key:sub(-32))
+  dropEmpty(idx)
+end
 return 1
 `)
 
-// luaLiveUsers reads the live records of an index, dropping the entries of
-// the others.
-const luaLiveUsers = `
+// luaLiveUsers reads the live records of an index, marking the entries
+// of dead ones as ended (see luaEnded) and dropping those of records that
+// are not the user's or are malformed.
+const luaLiveUsers = luaEnded + `
 -- The fields a listing returns, @w first.
 local fields = {'@w', '@c', '@s', '@l', '@x', '@p', '@u', '@t', '@i', '@a1', '@a2', '@a3', '@a4'}
 
 -- live returns the records in idx of principal that expire after now, each
--- as {member, values of fields}, and drops every other entry.
+-- as {member, values of fields}, and takes every other entry out.
 local function live(idx, principal, now)
   local base = idx:sub(1, #idx - 41)
   local out = {}
-  for _, m in ipairs(redis.call('HKEYS', idx)) do
-    local v = redis.pcall('HMGET', base .. m, unpack(fields))
-    local c, x = tonumber(v[2]), tonumber(v[5])
-    if v.err or v[1] ~= principal or not c or not x or (tonumber(v[3]) or c) + x <= now then
-      redis.call('HDEL', idx, m)
-    else
-      out[#out + 1] = {m, v}
+  local all = redis.call('HGETALL', idx)
+  for i = 1, #all, 2 do
+    local m, u = all[i], all[i + 1]
+    if m:sub(1, 1) == 'x' then
+      forgetOld(idx, m, u, now)
+    elseif #m == 32 then
+      local v = redis.pcall('HMGET', base .. m, unpack(fields))
+      local c, x = tonumber(v[2]), tonumber(v[5])
+      if v.err then
+        redis.call('HDEL', idx, m)
+      elseif not v[1] and not c and not x then
+        ended(idx, m, u, now) -- gone: its TTL ran out
+      elseif v[1] ~= principal or not c or not x then
+        redis.call('HDEL', idx, m)
+      elseif (tonumber(v[3]) or c) + x <= now then
+        ended(idx, m, u, now)
+      else
+        out[#out + 1] = {m, v}
+      end
     end
   end
   return out, base
@@ -135,7 +201,7 @@ return rows
 //
 // It answers the UUIDs of the records it deleted, each as its field (@u or
 // @t) and that field's value.
-var deleteUserScript = newRedisScript(luaLiveUsers + `
+var deleteUserScript = newRedisScript(luaLiveUsers + luaDropEmpty + `
 local idx = KEYS[1]
 local records, base = live(idx, ARGV[2], tonumber(ARGV[1]))
 -- uuidIs reports whether a record's UUID is the one in field f, value u.
@@ -164,6 +230,7 @@ for i = tonumber(ARGV[7]) + 1, #picked do
   ended[#ended + 1] = picked[i].text and '@t' or '@u'
   ended[#ended + 1] = picked[i].uuid
 end
+dropEmpty(idx)
 return ended
 `)
 

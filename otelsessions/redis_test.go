@@ -39,7 +39,9 @@ func TestRedis(t *testing.T) {
 	for name, client := range redisClients(t) {
 		t.Run(name, func(t *testing.T) {
 			tel := newTelemetry(t)
-			tokens := browse(t, tel.site(sessions.NewRedisStore(client(t))))
+			store := sessions.NewRedisStore(client(t))
+			t.Cleanup(func() { store.Close() })
+			tokens := browse(t, tel.site(store))
 			checkBrowse(t, tel, "redis")
 			if found := leaks(tel, tel.metrics(t), append(secretsOf(tokens), "ann")); len(found) > 0 {
 				t.Errorf("secrets recorded:\n%s", strings.Join(found, "\n"))
@@ -59,7 +61,9 @@ func TestRedisDown(t *testing.T) {
 		WriteTimeout: 200 * time.Millisecond, MaxRetries: -1,
 	}))
 	tel := newTelemetry(t)
-	h := tel.site(sessions.NewRedisStore(rdb))
+	store := sessions.NewRedisStore(rdb)
+	t.Cleanup(func() { store.Close() })
+	h := tel.site(store)
 
 	var tokens []string
 	var mu sync.Mutex

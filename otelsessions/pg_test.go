@@ -55,7 +55,9 @@ func TestPostgres(t *testing.T) {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	table := "otel_test_" + hex.EncodeToString(b[:])
-	t.Cleanup(func() { _, _ = pool.Exec(context.Background(), "DROP TABLE IF EXISTS "+pgx.Identifier{table}.Sanitize()) })
+	t.Cleanup(func() {
+		_, _ = pool.Exec(context.Background(), "DROP TABLE IF EXISTS "+pgx.Identifier{table}.Sanitize())
+	})
 	store, err := pgstore.New(ctx, pool, pgstore.WithTable(table))
 	if err != nil {
 		t.Fatal(err)

@@ -134,7 +134,7 @@ type Instrumentation struct {
 type opInfo struct {
 	spanName  string
 	attrs     []attribute.KeyValue
-	set       metric.MeasurementOption
+	record    []metric.RecordOption // passed on as a slice, so a call allocates none
 	spanStart []trace.SpanStartOption
 }
 
@@ -142,7 +142,7 @@ type opInfo struct {
 type eventInfo struct {
 	name    string // the span event's
 	counter metric.Int64Counter
-	attrs   metric.MeasurementOption
+	add     []metric.AddOption
 	attr    attribute.KeyValue
 }
 
@@ -197,7 +197,7 @@ func New(opts ...Option) (*Instrumentation, error) {
 	}
 	for k := sessions.EventCreated; k <= sessions.EventFailed; k++ {
 		attr := keyEvent.String(k.String())
-		info := eventInfo{name: "ginsessions." + k.String(), attr: attr, attrs: metric.WithAttributeSet(attribute.NewSet(attr))}
+		info := eventInfo{name: "ginsessions." + k.String(), attr: attr, add: []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attr))}}
 		switch k {
 		case sessions.EventCreated, sessions.EventLoggedIn:
 			info.counter = i.started
@@ -227,7 +227,7 @@ func (i *Instrumentation) op(op sessions.StoreOp) *opInfo {
 	info = &opInfo{
 		spanName:  "ginsessions." + op.Name,
 		attrs:     attrs,
-		set:       metric.WithAttributeSet(attribute.NewSet(attrs...)),
+		record:    []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attrs...))},
 		spanStart: []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(attrs...)},
 	}
 	i.mu.Lock()
@@ -251,7 +251,7 @@ func (i *Instrumentation) storeDone(ctx context.Context, op sessions.StoreOp, d 
 	info := i.op(op)
 	span := trace.SpanFromContext(ctx)
 	if err == nil {
-		i.duration.Record(ctx, d.Seconds(), info.set)
+		i.duration.Record(ctx, d.Seconds(), info.record...)
 		span.End()
 		return
 	}
@@ -276,7 +276,7 @@ func (i *Instrumentation) event(ctx context.Context, e sessions.Event) {
 		kind = ErrorType(e.Err)
 		i.failures.Add(ctx, 1, metric.WithAttributes(keyErrorType.String(kind)))
 	case info.counter != nil:
-		info.counter.Add(ctx, 1, info.attrs)
+		info.counter.Add(ctx, 1, info.add...)
 	}
 	span := trace.SpanFromContext(ctx)
 	if !span.IsRecording() {

@@ -86,6 +86,10 @@ func WithTable(name string) Option {
 // cleaning is never off: expired rows are never served in any case, and
 // leaving them costs only space.
 //
+// The hooks added to the store (sessions.EventSource) get an EventExpired
+// for each row the cleaner deletes, at least once: up to d after the
+// session expired, more while a backlog of over a million rows lasts.
+//
 // New panics when d is not positive.
 func WithCleanupInterval(d time.Duration) Option {
 	return func(s *Store) { s.interval = d }

@@ -64,7 +64,7 @@ func WithRedisSweepInterval(d time.Duration) RedisOption {
 type redisSweep struct {
 	interval  time.Duration
 	start     sync.Once
-	stop      chan struct{}
+	stop      context.CancelFunc // ends the sweep's context: see sweepEvery
 	done      chan struct{}
 	closeOnce sync.Once
 
@@ -84,8 +84,9 @@ func (s *RedisStore) AddHooks(h Hooks) {
 		return
 	}
 	s.sweep.start.Do(func() {
-		s.sweep.stop, s.sweep.done = make(chan struct{}), make(chan struct{})
-		go s.sweepEvery()
+		ctx, stop := context.WithCancel(context.Background())
+		s.sweep.stop, s.sweep.done = stop, make(chan struct{})
+		go s.sweepEvery(ctx)
 	})
 }
 
@@ -96,7 +97,7 @@ func (s *RedisStore) Close() error {
 	s.sweep.closeOnce.Do(func() {
 		s.sweep.start.Do(func() {}) // no sweep may start after Close
 		if s.sweep.stop != nil {
-			close(s.sweep.stop)
+			s.sweep.stop()
 			<-s.sweep.done
 		}
 	})
@@ -109,8 +110,9 @@ func (s *RedisStore) StoreName() string { return "redis" }
 // storeHooks gives the per-user functions the hooks added to the store.
 func (s *RedisStore) storeHooks() *StoreHooks { return &s.events }
 
-// sweepEvery sweeps at every interval until Close.
-func (s *RedisStore) sweepEvery() {
+// sweepEvery sweeps at every interval until Close ends ctx, which also
+// cuts short a run in progress.
+func (s *RedisStore) sweepEvery(ctx context.Context) {
 	defer close(s.sweep.done)
 	interval := s.sweep.interval
 	if interval <= 0 {
@@ -118,24 +120,15 @@ func (s *RedisStore) sweepEvery() {
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-s.sweep.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	for {
 		select {
-		case <-s.sweep.stop:
+		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		runCtx, stop := context.WithTimeout(ctx, sweepTimeout)
+		runCtx, cancel := context.WithTimeout(ctx, sweepTimeout)
 		err := s.sweepDue(runCtx, time.Now())
-		stop()
+		cancel()
 		if err != nil && ctx.Err() == nil {
 			s.logf(ctx, "sessions: sweeping Redis for expired sessions failed; retrying at the next interval", "error", err)
 		}

@@ -22,6 +22,7 @@ func TestRedisExpiryEvents(t *testing.T) {
 		{"TwoSweepers", testRedisSweepers},
 		{"FollowsSlidingExpiry", testRedisSweepFollows},
 		{"Redelivers", testRedisSweepRedelivers},
+		{"Background", testRedisSweepBackground},
 	}
 	for _, b := range redisBackends {
 		t.Run(b.name, func(t *testing.T) {
@@ -222,5 +223,34 @@ func testRedisSweepRedelivers(t *testing.T, client func(t *testing.T) redis.Univ
 	defer mu.Unlock()
 	if !slices.Equal(reported, []string{uuid, uuid}) {
 		t.Fatalf("reported %q, want the session twice", reported)
+	}
+}
+
+// testRedisSweepBackground: the sweep that the middleware's hooks start
+// runs by itself at its interval and reports through them, and Close stops
+// it (TestMain checks that no goroutine is left).
+func testRedisSweepBackground(t *testing.T, client func(t *testing.T) redis.UniversalClient) {
+	rdb := client(t)
+	prefix := testPrefix(t, rdb)
+	st := sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(prefix), sessions.WithRedisSweepInterval(10*time.Millisecond))
+	defer st.Close()
+	var sink eventSink
+	sessions.Middleware(st, sessions.WithHooks(sink.hooks()))
+	_, uuid := saveUser(t, st, "ann", time.Now().Add(-2*time.Minute)) // in a minute already past
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if got := sink.take(sessions.EventExpired); len(got) > 0 {
+			if !slices.Equal(got, []string{uuid}) {
+				t.Fatalf("reported %q, want %s", got, uuid)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the background sweep reported nothing")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

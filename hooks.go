@@ -3,6 +3,7 @@ package sessions
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -151,35 +152,38 @@ type EventSource interface {
 // functions then find, and reports its expiry events with Emit. The zero
 // value holds no hooks and is ready to use; it is safe for concurrent use.
 type StoreHooks struct {
-	mu    sync.RWMutex
-	hooks Hooks
+	mu    sync.Mutex            // serializes AddHooks
+	hooks atomic.Pointer[Hooks] // read on every call without a lock
 }
 
 // AddHooks implements EventSource.
 func (sh *StoreHooks) AddHooks(h Hooks) {
 	sh.mu.Lock()
-	sh.hooks = joinHooks(sh.hooks, h)
-	sh.mu.Unlock()
+	defer sh.mu.Unlock()
+	joined := joinHooks(sh.Hooks(), h)
+	sh.hooks.Store(&joined)
 }
 
 // Hooks returns the combination of the hooks added so far.
 func (sh *StoreHooks) Hooks() Hooks {
-	sh.mu.RLock()
-	defer sh.mu.RUnlock()
-	return sh.hooks
+	if h := sh.hooks.Load(); h != nil {
+		return *h
+	}
+	return Hooks{}
 }
 
 // Listening reports whether any Event hook was added, so that a store can
 // skip gathering what it would report to nobody.
 func (sh *StoreHooks) Listening() bool {
-	return sh.Hooks().Event != nil
+	h := sh.hooks.Load()
+	return h != nil && h.Event != nil
 }
 
 // Emit reports e to every Event hook added. A store calls it for the
 // events it finds itself: EventExpired, EventEvicted.
 func (sh *StoreHooks) Emit(ctx context.Context, e Event) {
-	if ev := sh.Hooks().Event; ev != nil {
-		ev(ctx, e)
+	if h := sh.hooks.Load(); h != nil && h.Event != nil {
+		h.Event(ctx, e)
 	}
 }
 

@@ -124,3 +124,32 @@ func TestMemoryEvictionEvents(t *testing.T) {
 func sessionsID(s string) string {
 	return sessions.StoreID(s + "-token-0123456789abcdefghijklmnopqrstuvwxyz")
 }
+
+// TestMemoryDeleteOfExpired: a record deleted after its expiry but before
+// the janitor's run is reported as expired, since the janitor never will.
+func TestMemoryDeleteOfExpired(t *testing.T) {
+	st := newMemoryStore(t)
+	clk := newClock()
+	sessions.SetMemoryClock(st, clk.Now)
+	var sink eventSink
+	st.AddHooks(sink.hooks())
+	now := clk.Now()
+	for _, uuid := range []string{"live", "expired"} {
+		ch := sessions.Change{New: true, UUID: uuid, Created: now, Saved: now, Expires: now.Add(time.Minute), Set: map[string]string{"a": "1"}}
+		if uuid == "live" {
+			ch.Expires = now.Add(time.Hour)
+		}
+		if err := st.Save(context.Background(), sessionsID(uuid), ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.advance(2 * time.Minute)
+	for _, uuid := range []string{"live", "expired"} {
+		if err := st.Delete(context.Background(), sessionsID(uuid)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := sink.take(sessions.EventExpired); !slices.Equal(got, []string{"expired"}) {
+		t.Fatalf("expired %q, want only the expired record", got)
+	}
+}

@@ -250,13 +250,13 @@ func (s *MemoryStore) Delete(_ context.Context, id string) error {
 	sh.mu.Lock()
 	if r := sh.items[key]; r != nil {
 		sh.remove(r, &gone)
-		if r.expires <= s.now().UnixNano() {
+		if s.events.Listening() && r.expires <= s.now().UnixNano() {
 			expired = r // the janitor would have reported it
 		}
 	}
 	sh.mu.Unlock()
 	s.forget(gone)
-	if expired != nil && s.events.Listening() {
+	if expired != nil {
 		s.report(context.Background(), []Event{expired.event(EventExpired, s.now())})
 	}
 	return nil

@@ -103,9 +103,10 @@ func WithUserAttributes(on bool) Option {
 // WithActiveSessions adds the gauge ginsessions.sessions.active, read from
 // count at each collection; default off. Give it a count that is cheap:
 // MemoryStore.Len for the memory store (exact, but for expired sessions its
-// janitor has not removed yet). Redis keeps no count that would be cheap
-// (counting keys means scanning them), so there is none for it. A nil
-// count panics.
+// janitor has not removed yet), pgstore's Store.ActiveSessions for
+// PostgreSQL (counted by its cleaner). Redis keeps no count that would be
+// cheap (counting keys means scanning them), so there is none for it. A
+// nil count panics.
 func WithActiveSessions(count func(context.Context) (int64, error)) Option {
 	if count == nil {
 		panic("otelsessions: WithActiveSessions(nil): pass a count, e.g. one that returns store.Len()")

@@ -76,8 +76,38 @@ func (s *Store) clean(ctx context.Context) (int64, error) {
 		}
 		total += deleted
 		if deleted < int64(s.batch) {
-			return total, nil
+			break
+		}
+	}
+	if s.counting.Load() {
+		if err := s.countActive(ctx); err != nil {
+			return total, err
 		}
 	}
 	return total, nil
+}
+
+// ActiveSessions returns how many live sessions the table held when the
+// cleaner last counted them, for a gauge such as otelsessions'
+// WithActiveSessions; ok is false until it has. The cleaner counts at each
+// run (every WithCleanupInterval), once something has asked: a count by
+// the index on expires, cheap at that pace, where counting on every call
+// would not be.
+func (s *Store) ActiveSessions() (n int64, ok bool) {
+	s.counting.Store(true)
+	if !s.counted.Load() {
+		return 0, false
+	}
+	return s.active.Load(), true
+}
+
+// countActive counts the live rows for ActiveSessions.
+func (s *Store) countActive(ctx context.Context) error {
+	var n int64
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM `+s.table.quoted()+` WHERE expires > $1`, time.Now()).Scan(&n); err != nil {
+		return storeError("counting sessions", err)
+	}
+	s.active.Store(n)
+	s.counted.Store(true)
+	return nil
 }

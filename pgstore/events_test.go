@@ -146,3 +146,22 @@ func TestCleanerRedelivers(t *testing.T) {
 		t.Fatalf("reported %q, want the session twice", reported)
 	}
 }
+
+// TestActiveSessions: the cleaner counts the live sessions once asked to.
+func TestActiveSessions(t *testing.T) {
+	store, _, _ := newStore(t)
+	now := time.Now()
+	for range 3 {
+		login(t, store, "ann", now, now.Add(time.Hour))
+	}
+	login(t, store, "ann", now.Add(-time.Hour), now.Add(-time.Minute))
+	if n, ok := store.ActiveSessions(); ok {
+		t.Fatalf("ActiveSessions = %d before any count", n)
+	}
+	if _, err := store.Clean(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := store.ActiveSessions(); !ok || n != 3 {
+		t.Fatalf("ActiveSessions = %d, %v; want 3", n, ok)
+	}
+}

@@ -37,6 +37,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ginsessions/sessions"
@@ -58,6 +59,10 @@ type Store struct {
 	loggerSet bool
 	interval  time.Duration
 	batch     int
+
+	// ActiveSessions' count, kept by the cleaner once asked for.
+	counting, counted atomic.Bool
+	active            atomic.Int64
 
 	stop      context.CancelFunc
 	done      chan struct{}

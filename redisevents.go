@@ -256,11 +256,11 @@ func (s *RedisStore) logf(ctx context.Context, msg string, args ...any) {
 //
 // It answers the principal, the soonest expiry of a live record ("" for
 // none), then each ended entry's field and value; nothing for an index
-// that is gone.
+// that is gone or does not name its user.
 var sweepUserScript = newRedisScript(luaLiveUsers + `
 local idx = KEYS[1]
-if redis.call('EXISTS', idx) == 0 then return {} end
-local p = redis.call('HGET', idx, '@w') or ''
+local p = redis.call('HGET', idx, '@w')
+if not p then return {} end -- gone, or written before indexes named their user
 local soonest = nil
 for _, r in ipairs(live(idx, p, tonumber(ARGV[1]))) do
   local v = r[2]

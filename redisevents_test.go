@@ -101,6 +101,9 @@ func testRedisSweepers(t *testing.T, client func(t *testing.T) redis.UniversalCl
 	if _, err := sessions.RevokeUserSessions(ctx, a, "eve"); err != nil {
 		t.Fatal(err)
 	}
+	if got := sinkA.take(sessions.EventRevoked); !slices.Equal(got, []string{revoked}) {
+		t.Fatalf("revoked %q, want %s", got, revoked)
+	}
 	flushedID, flushed := saveUser(t, a, "fay", now.Add(time.Hour))
 	if err := a.Delete(ctx, flushedID); err != nil {
 		t.Fatal(err)

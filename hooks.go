@@ -248,7 +248,8 @@ func (m *middleware) addHooks() {
 }
 
 // emit reports an event of the request's session to the middleware's
-// hooks. The caller holds s.mu.
+// hooks. It reads only what never changes during the request, so the
+// caller may or may not hold s.mu.
 func (s *Session) emit(kind EventKind, uuid, principal string, err error) {
 	if ev := s.mw.hooks.Event; ev != nil {
 		ev(s.ctx, Event{Kind: kind, UUID: uuid, Principal: principal, At: s.mw.now(), Err: err})
@@ -273,7 +274,7 @@ func (s *Session) startedKind() EventKind {
 func (s *Session) emitStarted(kind EventKind, uuid, principal string) {
 	if s.rec.UUID == "" {
 		s.emit(EventCreated, uuid, principal, nil)
-		if kind == EventCreated || kind == EventCycled {
+		if kind != EventLoggedIn {
 			return
 		}
 	}

@@ -352,7 +352,10 @@ func (s *Session) persist(commit bool) error {
 	now := m.now()
 	ch := Change{Saved: now, Expiry: s.expiry, UUID: s.rec.UUID, Created: s.rec.Created}
 	id, token := s.id, s.token
-	started := s.startedKind() // before capUserSessions forgets the login
+	var started EventKind
+	if m.hooks.Event != nil {
+		started = s.startedKind() // before capUserSessions forgets the login
+	}
 	if !s.stored {
 		var err error
 		if token, err = s.issueToken(); err != nil {

@@ -365,3 +365,34 @@ func sameSet(a, b []string) bool {
 	slices.Sort(b)
 	return slices.Equal(a, b)
 }
+
+// silentUserStore is a UserStore that does not name the sessions it
+// deletes, as a store written before UserSelection.Deleted.
+type silentUserStore struct{ *sessions.MemoryStore }
+
+func (s silentUserStore) DeleteUserSessions(ctx context.Context, principal string, sel sessions.UserSelection) (int, error) {
+	sel.Deleted = nil
+	return s.MemoryStore.DeleteUserSessions(ctx, principal, sel)
+}
+
+// TestHookRevokedUnnamed: a store that does not name what it deleted still
+// gets one EventRevoked per session it counts, with the UUID when the
+// revocation named it.
+func TestHookRevokedUnnamed(t *testing.T) {
+	log := newHookLog()
+	st := silentUserStore{newMemoryStore(t)}
+	h := newEngine(st, []sessions.Option{sessions.WithHooks(log.hooks())}, hookRoutes)
+	var c *client
+	for range 3 {
+		c = newClient(t, h)
+		c.get("/login?u=ann")
+	}
+	log.take()
+	if got := c.get("/others").Body.String(); got != "2" {
+		t.Fatalf("RevokeOtherSessions = %s, want 2", got)
+	}
+	events, _ := log.take()
+	if want := []string{"revoked  ann", "revoked  ann"}; !slices.Equal(events, want) {
+		t.Fatalf("events %q, want %q", events, want)
+	}
+}

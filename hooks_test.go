@@ -376,8 +376,7 @@ func (s silentUserStore) DeleteUserSessions(ctx context.Context, principal strin
 }
 
 // TestHookRevokedUnnamed: a store that does not name what it deleted still
-// gets one EventRevoked per session it counts, with the UUID when the
-// revocation named it.
+// gets one EventRevoked per session it counts, without UUIDs.
 func TestHookRevokedUnnamed(t *testing.T) {
 	log := newHookLog()
 	st := silentUserStore{newMemoryStore(t)}

@@ -57,3 +57,12 @@ chromium:
 # Side by side with gin-contrib/sessions and scs; see benchmarks/README.md.
 bench: redis-server postgresql
 	cd benchmarks && ./run.sh
+
+.PHONY: release-check
+
+# Proves that the modules resolve once tagged: the zips of the root, pgstore
+# and migrate at the release (the newest in CHANGELOG.md, or VERSION=v0.x.y)
+# in a module proxy in a temporary folder, and fresh modules outside the
+# repository that go get and build them. See CONTRIBUTING.md.
+release-check:
+	$(GO) run ./internal/releasecheck $(if $(VERSION),-version $(VERSION))

@@ -1,9 +1,13 @@
 package sessions
 
 import (
+	"encoding"
 	"encoding/json"
+	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -43,11 +47,242 @@ func encodeValue(v any) (string, error) {
 	case uint64:
 		return strconv.FormatUint(x, 10), nil
 	}
+	return encodeJSON(v)
+}
+
+// encodeJSON encodes what has no fast path, refusing what JSON would empty.
+func encodeJSON(v any) (string, error) {
+	if err := checkLossless(v); err != nil {
+		return "", err
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return "", err
 	}
 	return string(b), nil
+}
+
+// A struct that has fields but none that encoding/json writes (all
+// unexported, or tagged "-") encodes as {}: its content would be lost with
+// no error, where gob, say, refuses such a type. checkLossless finds such a
+// struct anywhere in a value, so that Set fails instead. What it learns of
+// a type is kept: most types are judged once, and only the parts of a value
+// typed as interfaces are walked on every call.
+
+// verdict is what the type alone says about its values.
+type verdict uint8
+
+const (
+	lossless verdict = iota // no value of the type loses content
+	lossy                   // every value of the type does
+	depends                 // it holds interfaces: the values decide
+)
+
+// typeInfo is the verdict on one type; for a lossy type, why; for a struct
+// that depends, the index paths of the fields JSON writes.
+type typeInfo struct {
+	verdict verdict
+	err     error
+	fields  [][]int
+}
+
+// typeInfos caches a *typeInfo per reflect.Type.
+var typeInfos sync.Map
+
+var (
+	jsonMarshaler = reflect.TypeFor[json.Marshaler]()
+	textMarshaler = reflect.TypeFor[encoding.TextMarshaler]()
+)
+
+// checkLossless returns an error naming the type when v holds a struct
+// whose content JSON would drop. The shapes decoded JSON takes,
+// map[string]any and []any, are walked without reflection.
+func checkLossless(v any) error {
+	return checkAny(v, 0)
+}
+
+// maxDepth bounds the walk: a value nested deeper is most likely a cycle,
+// which encoding/json reports itself.
+const maxDepth = 1000
+
+func checkAny(v any, depth int) error {
+	if depth > maxDepth {
+		return nil
+	}
+	switch x := v.(type) {
+	case nil, string, bool, int, int64, float64:
+		return nil
+	case map[string]any:
+		for _, e := range x {
+			if err := checkAny(e, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	case []any:
+		for _, e := range x {
+			if err := checkAny(e, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return checkValue(reflect.ValueOf(v), depth)
+}
+
+// checkValue checks one value: by its type's verdict, walking it only when
+// the verdict depends on what its interfaces hold.
+func checkValue(v reflect.Value, depth int) error {
+	if depth > maxDepth {
+		return nil
+	}
+	if v.Kind() == reflect.Interface {
+		if v.IsNil() {
+			return nil
+		}
+		return checkValue(v.Elem(), depth+1) // not Interface(): v may sit in an unexported embedded struct
+	}
+	info := infoOf(v.Type())
+	switch info.verdict {
+	case lossless:
+		return nil
+	case lossy:
+		return info.err
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			return nil
+		}
+		return checkValue(v.Elem(), depth+1)
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			if err := checkValue(v.Index(i), depth+1); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		if v.CanInterface() {
+			if m, ok := v.Interface().(map[string]any); ok {
+				return checkAny(m, depth) // without reflection's copies
+			}
+		}
+		var it reflect.MapIter
+		for it.Reset(v); it.Next(); {
+			if err := checkValue(it.Value(), depth+1); err != nil {
+				return err
+			}
+		}
+	case reflect.Struct:
+		for _, index := range info.fields {
+			f, err := v.FieldByIndexErr(index)
+			if err != nil {
+				continue // behind a nil embedded pointer: JSON writes nothing of it
+			}
+			if err := checkValue(f, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// infoOf returns the verdict on t, judging it on first sight.
+func infoOf(t reflect.Type) *typeInfo {
+	if basicKind(t.Kind()) {
+		return &losslessInfo
+	}
+	if info, ok := typeInfos.Load(t); ok {
+		return info.(*typeInfo)
+	}
+	info := judge(t, map[reflect.Type]bool{})
+	actual, _ := typeInfos.LoadOrStore(t, info)
+	return actual.(*typeInfo)
+}
+
+var losslessInfo = typeInfo{verdict: lossless}
+
+// basicKind reports whether values of kind k hold no other values.
+func basicKind(k reflect.Kind) bool {
+	return k <= reflect.Complex128 || k == reflect.String || k == reflect.Chan || k == reflect.Func || k == reflect.UnsafePointer
+}
+
+// judge decides the verdict on t. seen holds the types being judged
+// further up, so that a recursive type ends: its own values are judged
+// as the walk finds them.
+func judge(t reflect.Type, seen map[reflect.Type]bool) *typeInfo {
+	if basicKind(t.Kind()) || t.Implements(jsonMarshaler) || t.Implements(textMarshaler) ||
+		reflect.PointerTo(t).Implements(jsonMarshaler) || reflect.PointerTo(t).Implements(textMarshaler) {
+		return &losslessInfo
+	}
+	if seen[t] {
+		return &typeInfo{verdict: depends}
+	}
+	seen[t] = true
+	defer delete(seen, t)
+	switch t.Kind() {
+	case reflect.Interface:
+		return &typeInfo{verdict: depends}
+	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
+		return inherit(t, judge(t.Elem(), seen))
+	case reflect.Struct:
+		fields := jsonFields(t)
+		if len(fields) == 0 && t.NumField() > 0 {
+			return &typeInfo{verdict: lossy, err: fmt.Errorf("%s has fields but none that JSON encodes (they are unexported, or tagged json:\"-\"), so it would be stored as {}: export them or give the type a MarshalJSON method", t)}
+		}
+		info := &typeInfo{verdict: lossless, fields: fields}
+		for _, index := range fields {
+			switch sub := judge(t.FieldByIndex(index).Type, seen); sub.verdict {
+			case lossy:
+				return inherit(t, sub)
+			case depends:
+				info.verdict = depends
+			}
+		}
+		if info.verdict == lossless {
+			info.fields = nil
+		}
+		return info
+	}
+	return &losslessInfo
+}
+
+// inherit is the verdict on t, which holds values of a type judged sub.
+func inherit(t reflect.Type, sub *typeInfo) *typeInfo {
+	if sub.verdict != lossy {
+		return &typeInfo{verdict: sub.verdict}
+	}
+	return &typeInfo{verdict: lossy, err: fmt.Errorf("in %s: %w", t, sub.err)}
+}
+
+// jsonFields returns the index paths of the fields of struct type t that
+// encoding/json writes: exported fields not tagged "-", and those of
+// embedded structs, promoted. Name clashes, which hide fields, are left
+// out: they drop content the author named twice.
+func jsonFields(t reflect.Type) [][]int {
+	var out [][]int
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if f.Anonymous && ft.Kind() == reflect.Struct && name == "" {
+			for _, sub := range jsonFields(ft) {
+				out = append(out, append([]int{i}, sub...))
+			}
+			continue
+		}
+		if f.IsExported() {
+			out = append(out, []int{i})
+		}
+	}
+	return out
 }
 
 // plainString reports whether s can be quoted as JSON without escapes.

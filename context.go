@@ -3,6 +3,7 @@ package sessions
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,11 +34,26 @@ const (
 
 // Default returns the session of the request. It panics with a message
 // naming the fix when the middleware is not installed on the route.
+//
+// Call it in the handler, not in a goroutine that outlives the request: gin
+// reuses its *gin.Context for later requests once the handler returns, so
+// Default(c) called after the response may return another visitor's session
+// (or panic). A goroutine that needs the session takes it before the
+// handler returns, either the *Session itself or c.Copy(), whose Default is
+// the same session:
+//
+//	s := sessions.Default(c) // or cp := c.Copy(), then sessions.Default(cp) in the goroutine
+//	go func() {
+//		s.Set("report", build()) // saved at once: see Session
+//	}()
+//
+// Better still, read the values the goroutine needs before it starts, and
+// pass them.
 func Default(c *gin.Context) *Session {
 	v, ok := c.Get(ContextKey)
 	if !ok {
 		panic("sessions: no session in the gin.Context under key " + strconv.Quote(ContextKey) +
-			": install r.Use(sessions.Middleware(store)) before this handler")
+			": install r.Use(sessions.Middleware(store)) before this handler; in a goroutine, call Default before the handler returns (gin reuses its Context)")
 	}
 	s, ok := v.(*Session)
 	if !ok {
@@ -47,8 +63,14 @@ func Default(c *gin.Context) *Session {
 }
 
 // FromContext returns the request's session from a context.Context: the
-// request context that net/http handlers mounted with gin.WrapH receive, or
-// the gin.Context itself. It reports false when there is none.
+// request context that net/http handlers mounted with gin.WrapH receive (or
+// one derived from it), or the gin.Context itself. It reports false when
+// there is none. When several middlewares give the request a session (see
+// WithContextKey), it returns the one under ContextKey if any, otherwise
+// that of the middleware that ran last. Unlike the gin.Context, which gin
+// reuses, the request's context (c.Request.Context()) stays the request's:
+// a goroutine that outlives the handler may take the session from it, with
+// the rules of Session.
 func FromContext(ctx context.Context) (*Session, bool) {
 	if ctx == nil {
 		return nil, false
@@ -56,7 +78,13 @@ func FromContext(ctx context.Context) (*Session, bool) {
 	if s, ok := ctx.Value(ctxKey(ContextKey)).(*Session); ok {
 		return s, true
 	}
-	s, ok := ctx.Value(ContextKey).(*Session)
+	if s, ok := ctx.Value(ContextKey).(*Session); ok {
+		return s, true
+	}
+	if c, ok := ctx.(*gin.Context); ok && c.Request != nil {
+		ctx = c.Request.Context()
+	}
+	s, ok := ctx.Value(anySessionKey{}).(*Session)
 	return s, ok
 }
 
@@ -68,13 +96,30 @@ type ctxKey string
 // request that never touches it costs no store call, and the middleware
 // saves it automatically just before the response headers are written.
 //
-// A Session is safe for use by several goroutines during its request. It
-// must not be used once the request has finished.
+// A Session is safe for use by several goroutines, during its request and
+// after it. What a change does depends on when it is made:
+//
+//   - before the response headers: saved with them, the cookie set;
+//   - after the headers, while the handler runs: saved when the handler
+//     returns, if the client already holds the session's cookie;
+//   - after the request has finished (in a goroutine that outlives the
+//     handler): saved at once, one store call per change, if the client
+//     already holds the session's cookie.
+//
+// A change that cannot be saved, because the session is new and only a
+// cookie could carry it, because the request failed, or because the store
+// failed, is never dropped silently: Err returns why, Save returns it, and
+// during the request it is in c.Errors; after the request, when no handler
+// is left to see it, it is also logged as a Warn record (see WithLogger).
+// After the request, reads see what the request left and the goroutine's
+// own changes, not what later requests did; CycleKey and Login fail, since
+// no cookie can carry a new token. Take the Session (or c.Copy()) before
+// the handler returns, never Default(c) in the goroutine: see Default.
 type Session struct {
 	mu  sync.Mutex
 	mw  *middleware
-	ctx context.Context // the request's, before the middleware's
-	gin *gin.Context    // the request, c.ClientIP() at Login, c.Errors
+	req *http.Request // the request as it reached the middleware: its context is the request's
+	gin *gin.Context  // the request, c.ClientIP() at Login, c.Errors; nil once the request has ended
 
 	// The lifecycle: see lifecycle.go.
 	phase    phase
@@ -82,6 +127,7 @@ type Session struct {
 	late     bool   // changed after the headers, not saved yet
 	answer   answer // who writes the response
 	reported bool   // err is in c.Errors
+	ended    bool   // the request has finished: gin may be serving another with its Context
 
 	// The rest exists once the session is first used, so that requests
 	// that never touch it stay small.
@@ -100,24 +146,31 @@ type sessionData struct {
 	local   map[string]string
 	incr    map[string]int64
 	deleted map[string]struct{}
+	// pending holds the keys whose new value was computed from the stored
+	// one by Update, AddFlash or Flashes: their save is conditional on the
+	// store still holding that value (see Change.Expect), and a conflict
+	// recomputes them from the newer one.
+	pending map[string]*conditional
 
 	expiry time.Duration // the session's policy, as Record.Expiry
 	err    error         // the first failure; Err returns it
 	vary   [1]string     // the response's own Vary value
 
-	// Flags last, packed together.
-	hadCookie bool // the request carried our cookie, valid or not
-	stored    bool // a live record is under token: loaded, or saved by this request
-	modified  bool // changed during this request (Django's modified)
-	login     bool // Login: apply WithMaxSessionsPerUser after the save
-	cycled    bool // CycleKey: the next new record is the same session's
+	// Flags last, packed together: eight of them, so that sessionData
+	// fills the 288-byte size class. Whether the request carried a cookie
+	// is read again from it when needed (see discard).
+	stored   bool // a live record is under token: loaded, or saved by this request
+	modified bool // changed during this request (Django's modified)
+	// cycled is what the next new record starts (see startedKind):
+	// EventCycled after CycleKey, EventLoggedIn after Login, whose save
+	// applies WithMaxSessionsPerUser; 0 otherwise. One byte, as a flag.
+	cycled EventKind
 
 	// Commit state.
 	persisted    bool // the overlay holds nothing that is not saved
 	issued       bool // a new token was saved and must reach the client
 	sendCookie   bool // the cookie must be (re)sent: new token or new expiry
 	expireCookie bool // the session was deleted and the client holds a cookie
-	touched      bool // the idle timeout was refreshed this request
 	savedEarly   bool // Save wrote the record before the headers
 }
 
@@ -229,14 +282,22 @@ func lookup[T any](s *Session, key string, decode func(string) (T, bool)) (T, bo
 // changing a slice or map after Set does not change the session. A value
 // that cannot be encoded, or a key starting with "_session_" (reserved),
 // leaves the session unchanged and fails the request through the error
-// handler when the session is committed.
+// handler when the session is committed, with an error that names the key.
+// A value that JSON would encode without its content cannot be encoded
+// either: a struct that has fields but none exported or visible to
+// encoding/json (all unexported, or tagged json:"-"), anywhere in the
+// value, would be stored as {}. Structs with exported fields, empty
+// structs and types with a MarshalJSON or MarshalText method are stored as
+// encoding/json writes them, and read back by Get as maps keyed by their
+// JSON names (Value decodes them into a struct again).
 func (s *Session) Set(key string, value any) {
 	enc, err := encodeValue(value)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
+	defer s.settle()
 	if err != nil {
-		s.fail(fmt.Errorf("sessions: cannot encode the value of key %q: %w", key, err))
+		s.fail(wrapError(fmt.Sprintf("sessions: cannot encode the value of key %q", key), err))
 		return
 	}
 	if strings.HasPrefix(key, reservedPrefix) {
@@ -273,19 +334,22 @@ func (s *Session) Pop(key string, def ...any) any {
 		return nil
 	}
 	s.remove(key)
+	s.settle()
 	v, _ := decodeValue(raw)
 	return v
 }
 
 // Delete removes key, Django's del request.session[key]. Deleting an
 // absent key is a no-op that leaves the session unmodified. A session left
-// empty is deleted from the store when the request ends.
+// empty is deleted from the store when the request ends (unless Flashes
+// emptied it: see Flashes).
 func (s *Session) Delete(key string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
 	if _, ok := s.raw(key); ok {
 		s.remove(key)
+		s.settle()
 	}
 }
 
@@ -330,21 +394,30 @@ func (s *Session) Incr(key string, delta int64) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
+	defer s.settle()
 	var cur int64
 	if raw, ok := s.raw(key); ok {
 		n, ok := decodeInt64(raw)
 		if !ok {
-			s.fail(fmt.Errorf("sessions: Incr of key %q: %w", key, ErrNotInteger))
+			s.fail(wrapError(fmt.Sprintf("sessions: Incr of key %q", key), ErrNotInteger))
 			return 0
 		}
 		cur = n
 	}
 	n, ok := addInt64(cur, delta)
 	if !ok {
-		s.fail(fmt.Errorf("sessions: Incr of key %q by %d overflows int64: %w", key, delta, ErrNotInteger))
+		s.fail(wrapError(fmt.Sprintf("sessions: Incr of key %q by %d overflows int64", key, delta), ErrNotInteger))
 		return 0
 	}
 	s.change() // first, so that the flags below see the current overlay
+	if c := s.pending[key]; c != nil {
+		// The key's value derives from the stored one: a conflict replays
+		// this increment on the newer value, so it travels as a Set.
+		s.put(key, strconv.FormatInt(n, 10))
+		c.steps = append(c.steps, addStep(key, delta))
+		s.pending[key] = c
+		return n
+	}
 	prev, isIncr := s.incr[key]
 	_, isSet := s.local[key]
 	_, isDeleted := s.deleted[key]
@@ -368,6 +441,7 @@ func (s *Session) Clear() {
 	s.load()
 	s.change()
 	s.clearValues()
+	s.settle()
 }
 
 // Flush logs the visitor out, Django's flush(): it drops every key, deletes
@@ -378,14 +452,24 @@ func (s *Session) Clear() {
 func (s *Session) Flush() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	_ = s.flush(false) // a failure fails the session
+	s.settle()
+}
+
+// flush is Flush's transition; strict is kill's. It returns the error of a
+// failed delete. The caller holds s.mu.
+func (s *Session) flush(strict bool) error {
 	s.load()
 	s.change()
-	if s.kill() {
+	ended, err := s.kill(strict)
+	if ended {
 		s.emit(EventFlushed, s.rec.UUID, s.rec.Principal, nil)
 	}
-	s.local, s.incr, s.deleted = nil, nil, nil
+	s.local, s.incr, s.deleted, s.pending = nil, nil, nil, nil
+	s.cycled = 0 // a new session follows, not this one's Login or CycleKey
 	s.rec = Record{}
 	s.expiry = 0
+	return err
 }
 
 // CycleKey gives the session a new token and keeps its data, UUID and
@@ -395,12 +479,18 @@ func (s *Session) Flush() {
 // request commits (a 5xx answer loses the session, which is the safe
 // outcome). After the response headers were written no cookie can carry a
 // new token: CycleKey then leaves the stored session as it was, saves
-// nothing more of the request, and reports why in Err and c.Errors.
+// nothing more of the request, and reports why in Err and c.Errors. When
+// the old record is gone already (revoked, or logged out by another
+// request, since this one loaded it), CycleKey does not bring it back:
+// nothing more of the request is saved, and it fails with ErrInterrupted.
+// So of concurrent requests that cycle one session, one gets the new
+// token and the others ErrInterrupted: one UUID is one live session.
 func (s *Session) CycleKey() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
 	s.cycle()
+	s.settle()
 }
 
 // SetExpiry sets this session's own expiry, as Django's set_expiry does: a
@@ -421,6 +511,7 @@ func (s *Session) SetExpiry(d time.Duration) {
 	}
 	s.sendCookie = true
 	s.change()
+	s.settle()
 }
 
 // ExpiryAge returns how long the session lives after its next save: the
@@ -471,24 +562,32 @@ func (s *Session) Accessed() bool {
 
 // AddFlash queues a one-time message, shown by the next request that calls
 // Flashes. A value that cannot be encoded fails the request as Set does.
+//
+// Concurrent requests of the same session that each add a flash lose none:
+// the flash is appended as Update appends to a list, so a request whose
+// save finds the queue changed by another appends to the newer queue.
 func (s *Session) AddFlash(value any) {
 	enc, err := encodeValue(value)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
+	defer s.settle()
 	if err != nil {
-		s.fail(fmt.Errorf("sessions: cannot encode a flash: %w", err))
+		s.fail(wrapError("sessions: cannot encode a flash", err))
 		return
 	}
-	list := "[" + enc + "]"
-	if raw, ok := s.raw(flashesKey); ok && len(raw) > 2 {
-		list = raw[:len(raw)-1] + "," + enc + "]"
-	}
-	s.put(flashesKey, list)
+	_ = s.derive(flashesKey, appendFlash(enc))
 }
 
 // Flashes returns the queued flash messages and removes them. With none
 // queued it returns nil and leaves the session unmodified.
+//
+// The removal is conditional, as Update's change is: a flash that a
+// concurrent request adds meanwhile stays queued for the next call, and
+// only the flashes returned here are removed. For the same reason a
+// session that holds nothing else is not deleted when its flashes are
+// taken, as an emptied session is: it is saved empty, and expires as
+// usual.
 func (s *Session) Flashes() []any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -497,7 +596,8 @@ func (s *Session) Flashes() []any {
 	if !ok {
 		return nil
 	}
-	s.remove(flashesKey)
+	_ = s.derive(flashesKey, consumeFlashes(raw))
+	s.settle()
 	return decodeFlashes(raw)
 }
 
@@ -539,11 +639,13 @@ func (s *Session) DeleteTestCookie() {
 // response is written, and sends the cookie then; the commit checks that a
 // session saved early was not deleted meanwhile (ErrInterrupted, 400).
 //
-// After the response headers were written, Save still saves a change to a
-// session whose cookie the client holds, but a session that needs a new
-// cookie (a new session, CycleKey) cannot get one: Save returns an error
-// and changes nothing. Once the request has failed (Err is not nil, or the
-// response is a 5xx) Save saves nothing and returns why.
+// After the response headers were written, and after the request has
+// finished, Save still saves a change to a session whose cookie the client
+// holds, but a session that needs a new cookie (a new session, CycleKey)
+// cannot get one: Save saves nothing, returns an error, and Err returns it
+// from then on. Once the request has failed (Err is not nil, or the
+// response is a 5xx) Save saves nothing and returns why. A failed Save
+// sets Err at once.
 func (s *Session) Save() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -553,7 +655,8 @@ func (s *Session) Save() error {
 // Err returns the first failure of the session in this request, loading it
 // first if needed: the store could not load it (the handler then sees an
 // empty session), a value could not be encoded, an Incr failed, a save
-// failed, or CycleKey came after the headers. It is nil while all is well.
+// (Save's included) failed, a change came too late for the cookie it
+// needed, or CycleKey came after the headers. It is nil while all is well.
 //
 // Once Err is not nil nothing more of the request is saved, the error is
 // recorded in c.Errors, and the error handler replaces the response unless
@@ -615,6 +718,7 @@ func (s *Session) put(key, enc string) {
 	s.local[key] = enc
 	delete(s.deleted, key)
 	delete(s.incr, key)
+	delete(s.pending, key) // a plain Set does not depend on the stored value
 }
 
 // remove records that key is gone.
@@ -622,6 +726,7 @@ func (s *Session) remove(key string) {
 	s.change()
 	delete(s.local, key)
 	delete(s.incr, key)
+	delete(s.pending, key)
 	if _, stored := s.rec.Values[key]; stored {
 		if s.deleted == nil {
 			s.deleted = make(map[string]struct{})
@@ -636,6 +741,7 @@ func (s *Session) clearValues() {
 		delete(s.local, k)
 	}
 	clear(s.incr)
+	clear(s.pending)
 	for k := range s.rec.Values {
 		if s.deleted == nil {
 			s.deleted = make(map[string]struct{})

@@ -2,10 +2,12 @@ package sessions_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -73,4 +75,34 @@ func ExampleWithHooks_auditLog() {
 	// level=INFO msg="session logged_in" user=ada
 	// level=INFO msg="session flushed" user=ada
 	// level=INFO msg="session revoked" user=ada
+}
+
+// The three hooks: lifecycle events, and a start and an end around each
+// store call, here on a first visit that saves a new session.
+func ExampleHooks() {
+	store := sessions.NewMemoryStore()
+	defer store.Close()
+	r := gin.New()
+	r.Use(sessions.Middleware(store, sessions.WithHooks(sessions.Hooks{
+		Event: func(ctx context.Context, e sessions.Event) { // lifecycle events
+			fmt.Println("event", e.Kind)
+		},
+		StoreStart: func(ctx context.Context, op sessions.StoreOp) context.Context { // before each store call
+			fmt.Println("start", op.Name, op.Store)
+			return ctx // or one that carries a span
+		},
+		StoreDone: func(ctx context.Context, op sessions.StoreOp, d time.Duration, err error) {
+			fmt.Println("done", op.Name, err)
+		},
+	})))
+	r.GET("/", func(c *gin.Context) {
+		sessions.Default(c).Set("theme", "dark")
+		c.Status(http.StatusNoContent)
+	})
+
+	r.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	// Output:
+	// start save memory
+	// done save <nil>
+	// event created
 }

@@ -14,7 +14,7 @@ import (
 // scs's introductory program, moved over. The net/http handlers stay, behind
 // gin.WrapF, and find the session in the request's context; the options
 // keep scs's cookie name and its 24-hour persistent sessions.
-func ExampleFromContext_fromSCS() {
+func Example_migratingFromSCS() {
 	store := sessions.NewMemoryStore()
 	defer store.Close()
 
@@ -45,7 +45,7 @@ func ExampleFromContext_fromSCS() {
 
 // scs's login and logout, moved over: RenewToken is CycleKey, Destroy is
 // Flush, RememberMe is SetExpiry, PopString is Pop with a typed default.
-func ExampleSession_CycleKey_fromSCS() {
+func Example_migratingFromSCSLogin() {
 	store := sessions.NewMemoryStore()
 	defer store.Close()
 

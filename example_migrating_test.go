@@ -59,7 +59,7 @@ func (b *browser) get(path string, form ...string) *httptest.ResponseRecorder {
 
 // gin-contrib/sessions' memstore example, moved over: the counter reads
 // with GetInt and needs no Save.
-func ExampleMiddleware_ginContribMemstore() {
+func Example_migratingFromGinContribMemstore() {
 	store := sessions.NewMemoryStore()
 	defer store.Close()
 
@@ -88,7 +88,7 @@ func ExampleMiddleware_ginContribMemstore() {
 
 // gin-contrib/sessions' cookie store example, moved over: the data now
 // lives on the server and the cookie holds a random token.
-func ExampleMiddleware_ginContribCookie() {
+func Example_migratingFromGinContribCookie() {
 	store := sessions.NewMemoryStore() // or sessions.NewRedisStore(rdb)
 	defer store.Close()
 
@@ -113,7 +113,7 @@ func ExampleMiddleware_ginContribCookie() {
 
 // gin-contrib/sessions' SessionsMany and DefaultMany: one Middleware per
 // session, each with its own cookie name and context key.
-func ExampleWithContextKey_ginContribMany() {
+func Example_migratingFromGinContribMany() {
 	store := sessions.NewMemoryStore()
 	defer store.Close()
 
@@ -140,7 +140,7 @@ func ExampleWithContextKey_ginContribMany() {
 // Values come back decoded from JSON: a struct as a map, an int64 as an
 // int, a time as a string. The typed getters and Value give the types back,
 // with no gob.Register.
-func ExampleValue_ginContribTypes() {
+func Example_migratingFromGinContribTypes() {
 	type User struct {
 		Name  string
 		Admin bool
@@ -176,7 +176,7 @@ func ExampleValue_ginContribTypes() {
 // Login, logout and the session's public handle: CycleKey at login, Flush
 // where gin-contrib/sessions set Options{MaxAge: -1}, UUID in the logs
 // rather than ID, which is the secret token.
-func ExampleSession_Flush_ginContribLogout() {
+func Example_migratingFromGinContribLogout() {
 	store := sessions.NewMemoryStore()
 	defer store.Close()
 
@@ -217,7 +217,7 @@ func ExampleSession_Flush_ginContribLogout() {
 // a persistent cookie of 30 days; this keeps that, with HttpOnly and
 // SameSite=Lax on by default. A session's own Options{MaxAge: n} is
 // SetExpiry.
-func ExampleWithExpireAtBrowserClose_ginContribOptions() {
+func Example_migratingFromGinContribOptions() {
 	store := sessions.NewMemoryStore()
 	defer store.Close()
 
@@ -250,7 +250,7 @@ func ExampleWithExpireAtBrowserClose_ginContribOptions() {
 
 // Clear, or deleting the last key, ends the session: its record is deleted
 // and its cookie expired, where gin-contrib/sessions kept an empty one.
-func ExampleSession_Clear_ginContrib() {
+func Example_migratingFromGinContribClear() {
 	store := sessions.NewMemoryStore()
 	defer store.Close()
 

@@ -22,7 +22,7 @@ func ExampleMiddleware() {
 	r.GET("/", func(c *gin.Context) {
 		s := sessions.Default(c)
 		visits := s.GetInt("num_visits") + 1
-		s.Set("num_visits", visits)
+		s.Set("num_visits", visits) // saved automatically, before the response goes out
 		c.String(http.StatusOK, "You have visited this page %d times.", visits)
 	})
 

@@ -12,7 +12,7 @@ import (
 	"github.com/ginsessions/sessions"
 )
 
-// The client settings of the failover tests, those the README recommends:
+// The client settings of the failover tests, those the docs/redis.md recommends:
 // a second per network operation, the request's deadline honoured, no
 // retries of a command and one dial attempt (failoverDialAttempts), so that
 // a request fails as soon as its master is gone, rather than retrying for
@@ -60,7 +60,7 @@ func newVisitor(t *testing.T, h http.Handler, prefix string) *visitor {
 	return &visitor{client: newClient(t, h), prefix: prefix}
 }
 
-// key returns the Redis key of the visitor's session, as the README's key
+// key returns the Redis key of the visitor's session, as docs/redis.md's key
 // layout says.
 func (v *visitor) key() string {
 	return sessions.RedisKey(v.prefix, sessions.StoreID(v.cookie("sessionid")))

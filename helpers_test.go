@@ -117,7 +117,7 @@ func (s *countingStore) Save(ctx context.Context, id string, ch sessions.Change)
 	return s.Store.Save(ctx, id, ch)
 }
 
-func (s *countingStore) Delete(ctx context.Context, id string) error {
+func (s *countingStore) Delete(ctx context.Context, id string) (bool, error) {
 	s.note(id, &s.deletes)
 	return s.Store.Delete(ctx, id)
 }
@@ -283,9 +283,9 @@ func (s *faultStore) Save(ctx context.Context, id string, ch sessions.Change) er
 	return s.Store.Save(ctx, id, ch)
 }
 
-func (s *faultStore) Delete(ctx context.Context, id string) error {
+func (s *faultStore) Delete(ctx context.Context, id string) (bool, error) {
 	if s.fault(&s.deleteFaults) {
-		return errInjected
+		return false, errInjected
 	}
 	return s.Store.Delete(ctx, id)
 }

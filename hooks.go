@@ -75,8 +75,9 @@ const (
 	// EventFlushed: Flush (logout) deleted the session.
 	EventFlushed
 	// EventRevoked: a revocation ended the session: RevokeSession,
-	// RevokeUserSessions, Session.RevokeOtherSessions or the cap of
-	// WithMaxSessionsPerUser, one event per session ended.
+	// RevokeUserSessions, Session.RevokeOtherSessions, Session.RevokeSession
+	// of another session (of its own it is a logout, EventFlushed) or the
+	// cap of WithMaxSessionsPerUser, one event per session ended.
 	EventRevoked
 	// EventExpired: the store found the session expired, at least once: the
 	// memory store's janitor, PostgreSQL's cleaner, Redis's sweep of the
@@ -248,11 +249,11 @@ func (m *middleware) addHooks() {
 }
 
 // emit reports an event of the request's session to the middleware's
-// hooks. It reads only what never changes during the request, so the
-// caller may or may not hold s.mu.
+// hooks, with the context of the session's store calls. The caller holds
+// s.mu.
 func (s *Session) emit(kind EventKind, uuid, principal string, err error) {
 	if ev := s.mw.hooks.Event; ev != nil {
-		ev(s.ctx, Event{Kind: kind, UUID: uuid, Principal: principal, At: s.mw.now(), Err: err})
+		ev(s.storeCtx(), Event{Kind: kind, UUID: uuid, Principal: principal, At: s.mw.now(), Err: err})
 	}
 }
 
@@ -260,9 +261,9 @@ func (s *Session) emit(kind EventKind, uuid, principal string, err error) {
 // a CycleKey's, or a new session's. The caller holds s.mu.
 func (s *Session) startedKind() EventKind {
 	switch {
-	case s.login:
+	case s.cycled == EventLoggedIn:
 		return EventLoggedIn
-	case s.cycled && s.rec.UUID != "":
+	case s.cycled == EventCycled && s.rec.UUID != "":
 		return EventCycled
 	}
 	return EventCreated
@@ -287,10 +288,10 @@ func (s *Session) failed(err error) {
 		return
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	var uuid, principal string
 	if s.sessionData != nil {
 		uuid, principal = s.rec.UUID, s.rec.Principal
 	}
-	s.mu.Unlock()
 	s.emit(EventFailed, uuid, principal, err)
 }

@@ -90,20 +90,38 @@ func (h *hookedStore) Load(ctx context.Context, id string) (Record, bool, error)
 	return rec, found, err
 }
 
-// Save implements Store.
+// Save implements Store, passing ch on as it is (Expect included): each
+// try of a conditional save is a call of its own. A login's save that
+// caps the user's sessions (Change.MaxUserSessions) reports an
+// EventRevoked for each session the cap deleted, as the store names them
+// through ch.Revoked, once the save has succeeded.
 func (h *hookedStore) Save(ctx context.Context, id string, ch Change) error {
-	ctx, began := h.start(ctx, "save")
-	err := h.store.Save(ctx, id, ch)
-	h.done(ctx, "save", began, err)
+	var ended []string
+	capped := ch.MaxUserSessions > 0 && h.hooks.Event != nil
+	if capped {
+		caller := ch.Revoked
+		ch.Revoked = func(uuid string) {
+			ended = append(ended, uuid)
+			if caller != nil {
+				caller(uuid)
+			}
+		}
+	}
+	callCtx, began := h.start(ctx, "save")
+	err := h.store.Save(callCtx, id, ch)
+	h.done(callCtx, "save", began, err)
+	if err == nil && capped {
+		h.revoked(ctx, ch.Principal, ended)
+	}
 	return err
 }
 
 // Delete implements Store.
-func (h *hookedStore) Delete(ctx context.Context, id string) error {
+func (h *hookedStore) Delete(ctx context.Context, id string) (bool, error) {
 	ctx, began := h.start(ctx, "delete")
-	err := h.store.Delete(ctx, id)
+	found, err := h.store.Delete(ctx, id)
 	h.done(ctx, "delete", began, err)
-	return err
+	return found, err
 }
 
 // Touch implements Store.
@@ -156,9 +174,14 @@ func (h *hookedUserStore) DeleteUserSessions(ctx context.Context, principal stri
 			ended = append(ended, sel.UUID)
 		}
 	}
+	h.revoked(ctx, principal, ended)
+	return n, nil
+}
+
+// revoked reports an EventRevoked for each of principal's sessions ended.
+func (h *hookedStore) revoked(ctx context.Context, principal string, ended []string) {
 	at := time.Now()
 	for _, uuid := range ended {
 		h.hooks.Event(ctx, Event{Kind: EventRevoked, UUID: uuid, Principal: principal, At: at})
 	}
-	return n, nil
 }

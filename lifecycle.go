@@ -1,8 +1,11 @@
 package sessions
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strconv"
@@ -32,7 +35,9 @@ import (
 //	                             a load error → failed
 //	read                         no change                      no change
 //	a value that cannot be       → failed (500 at the commit)   → failed
-//	 encoded, Incr of a non-
+//	 encoded (a channel, a
+//	 struct JSON would write
+//	 as {}), Incr of a non-
 //	 integer or past int64
 //	change (Set, Incr, ...)      clean → changed                clean → changed, saved at the
 //	                                                            end if it needs no new cookie
@@ -41,11 +46,16 @@ import (
 //	                             starts if values follow)       expired any more
 //	CycleKey                     now: Delete the old record;    → failed (no new cookie can
 //	                             → changed, saved under a new   reach the client); the old
-//	                             token at the commit            session is left as it was
+//	                             token at the commit; a record  session is left as it was
+//	                             found gone (revoked meanwhile)
+//	                             → failed (ErrInterrupted, 400)
+//	Update, AddFlash, Flashes    clean → changed; the save of   same
+//	                             that key expects the stored
+//	                             value (see below)
 //	Save()                       changed → clean (one Save);    changed → clean when the token
 //	                             a store error → failed         is the client's; a session
-//	                                                            that needs a new cookie: an
-//	                                                            error, nothing changes
+//	                                                            that needs a new cookie:
+//	                                                            → failed, the error returned
 //	commit (first byte, Hijack,  changed → clean, cookie set;   (runs once)
 //	 UpgradeHeader, end of the   clean after Save(): the save
 //	 chain)                      is checked (400 if deleted
@@ -58,13 +68,39 @@ import (
 //	panic (gin.Recovery)         → failed                       → failed
 //	HandleContext                the inner run shares the session: the first commit wins
 //	end of the chain             commit if not yet              changed → saved when the token
-//	                                                            is the client's; otherwise the
-//	                                                            change is reported in c.Errors
+//	                                                            is the client's; otherwise
+//	                                                            → failed, reported in c.Errors;
+//	                                                            then the request has ended
 //	any state, failed            Save() and the late changes return or report why nothing
 //	                             was saved; s.Err() has the first error, c.Errors has it too
 //
+// After the request has ended (a goroutine that outlived the handler holds
+// the session), there is no commit and no c.Errors any more: gin may be
+// serving another request with the same *gin.Context. So:
+//
+//	event                        after the request
+//	---------------------------  ----------------------------------------------------
+//	first use                    one Load, with the token of the request the
+//	                             middleware was given, never gin's reused Context
+//	change                       saved now, as at the end of the chain: when the
+//	                             token is the client's; otherwise → failed
+//	a change that is not saved   s.Err() and Save() say why; one Warn record through
+//	 (failed, a new cookie       the middleware's logger (WithLogger)
+//	 needed, a store error)
+//	store calls                  the request's context without its cancellation
+//	Login, CycleKey              → failed: no cookie can carry a new token
+//
 // The deletions by Flush and CycleKey happen when they are called, as in
 // Django, so a token they kill is dead whatever the response turns out to be.
+//
+// A save that carries keys computed from their stored value (Update,
+// AddFlash, Flashes) is conditional on the store still holding that value.
+// When it does not, every save above (Save(), the commit, the end of the
+// chain) re-reads the record, computes those keys again from the newer
+// values and saves again, up to five saves in all, before it returns; past
+// that the session fails with ErrConflict (409 at the commit) and the
+// request's change is not saved. A session that Flashes empties is saved
+// empty on that condition rather than deleted.
 type phase uint8
 
 const (
@@ -90,6 +126,7 @@ var (
 	errPanicked    = errors.New("sessions: the handler panicked; nothing of this request is saved")
 	errNeedsCookie = errors.New("sessions: the session was changed after the response headers were written and needs a new cookie; the change was not saved")
 	errCycleLate   = errors.New("sessions: CycleKey after the response headers were written: no cookie can carry the new token; the request's changes are not saved")
+	errRevoked     = wrapError("sessions: the session was revoked or logged out by another request while this one held it; it is not saved under a new token", ErrInterrupted)
 )
 
 // load reads the session from the store on first use. Any token that is
@@ -101,13 +138,12 @@ func (s *Session) load() {
 	}
 	s.phase = clean
 	s.sessionData = &sessionData{}
-	token, fromCookie := s.mw.readToken(s.gin.Request)
-	s.hadCookie = fromCookie
+	token, _ := s.mw.readToken(s.request())
 	if !validToken(token) {
 		return
 	}
 	id := storeID(token)
-	rec, found, err := s.mw.store.Load(s.ctx, id)
+	rec, found, err := s.mw.store.Load(s.storeCtx(), id)
 	if err != nil {
 		// Flush and CycleKey still try to kill the offered token.
 		s.id = id
@@ -139,28 +175,48 @@ func (s *Session) change() {
 }
 
 // fail moves the session to failed, keeping the first error; err is nil
-// for a failure that is not the session's (a 5xx answer).
+// for a failure that is not the session's (a 5xx answer). After the
+// request, the failure is a change that was not saved, which settle
+// reports.
 func (s *Session) fail(err error) {
 	if s.err == nil {
 		s.err = err
 	}
 	s.phase = failed
+	if s.ended {
+		s.late = true
+	}
 }
 
 // kill deletes the record the request's token points to, now, and forgets
-// the token: Flush and CycleKey. The data stays in memory. It reports
-// whether a stored session was deleted.
-func (s *Session) kill() (deleted bool) {
+// the token: Flush and CycleKey. The data stays in memory. A failed delete
+// fails the session, and is returned. With strict set (CycleKey, Login),
+// the session goes on under a new token: a stored record that the delete
+// did not find was revoked or logged out by another request meanwhile (or
+// replaced by a concurrent login from the same cookie), and the request
+// fails with errRevoked rather than bring it back. ended reports that the
+// delete ended a stored session: it found the record, so that no other
+// request's revocation or logout ended it first.
+func (s *Session) kill(strict bool) (ended bool, err error) {
 	if s.id != "" {
-		if err := s.mw.store.Delete(s.ctx, s.id); err != nil {
+		var found bool
+		found, err = s.mw.store.Delete(s.storeCtx(), s.id)
+		switch {
+		case err != nil:
 			s.fail(err)
-		} else {
-			deleted = s.stored
+		case strict && s.stored && !found:
+			err = errRevoked
+			s.fail(err)
+		default:
+			ended = s.stored && found
 		}
 	}
 	s.stored, s.token, s.id = false, "", ""
 	s.issued, s.sendCookie = false, false
-	return deleted
+	// The data will be saved as a new record, which no other request
+	// holds: it needs no condition.
+	s.pending = nil
+	return ended, err
 }
 
 // cycle is CycleKey's transition.
@@ -170,8 +226,9 @@ func (s *Session) cycle() {
 		return
 	}
 	s.change()
-	s.kill()
-	s.cycled = true
+	if _, err := s.kill(true); err == nil { // a failure fails the session
+		s.cycled = EventCycled
+	}
 }
 
 // save is Save's transition.
@@ -182,10 +239,13 @@ func (s *Session) save() error {
 	case s.phase == failed:
 		return s.failure()
 	case s.sent && s.phase == changed && !s.stored && !s.empty():
+		s.fail(errNeedsCookie)
+		s.late = false // reported to the caller, who holds the error
 		return errNeedsCookie
 	}
 	if err := s.persist(false); err != nil {
 		s.fail(err)
+		s.late = false
 		return err
 	}
 	if !s.sent {
@@ -217,7 +277,7 @@ func (s *Session) commit(h http.Header, status int) error {
 		if !m.saveEvery {
 			return nil
 		}
-		if token, _ := m.readToken(s.gin.Request); !validToken(token) {
+		if token, _ := m.readToken(s.request()); !validToken(token) {
 			return nil
 		}
 		s.load()
@@ -241,27 +301,21 @@ func (s *Session) commit(h http.Header, status int) error {
 
 // finish is the transition at the end of the chain, after the commit: it
 // saves what changed after the headers when that needs no new cookie, and
-// reports in c.Errors whatever could not be saved.
+// reports in c.Errors whatever could not be saved. The request has ended
+// then: gin may hand c to another request, so the session lets go of it.
 func (s *Session) finish(c *gin.Context) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.phase != unloaded && s.late {
-		s.late = false
 		if s.phase != failed && c.Writer.Status() >= http.StatusInternalServerError {
 			s.fail(nil)
 		}
-		switch {
-		case s.phase == failed:
-			_ = c.Error(fmt.Errorf("sessions: a change after the response headers was not saved: %w", s.failure()))
-		case s.phase == changed && !s.stored && !s.empty():
-			_ = c.Error(errNeedsCookie)
-		default:
-			if err := s.persist(false); err != nil {
-				s.fail(err)
-			}
+		if err := s.saveLate(); err != nil {
+			_ = c.Error(err)
 		}
 	}
 	s.report(c)
+	s.end()
 }
 
 // abandon is the transition of a handler that panicked: nothing more is
@@ -273,6 +327,85 @@ func (s *Session) abandon(c *gin.Context) {
 		s.fail(errPanicked)
 		s.report(c)
 	}
+	s.end()
+}
+
+// end marks the request as finished. From then on the session reads the
+// token from the request it was given, not from gin's reused Context, and
+// its store calls outlive the request's cancelled context.
+func (s *Session) end() {
+	s.ended, s.sent, s.late, s.gin = true, true, false, nil
+}
+
+// saveLate saves the changes made after the headers, when they need no new
+// cookie, and returns why they were not saved otherwise.
+func (s *Session) saveLate() error {
+	if !s.late {
+		return nil
+	}
+	s.late = false
+	switch {
+	case s.phase == failed:
+		what := "sessions: a change after the response headers was not saved"
+		if s.ended {
+			what = "sessions: a change after the request had finished was not saved"
+		}
+		return wrapError(what, s.failure())
+	case s.phase == changed && !s.stored && !s.empty():
+		s.fail(errNeedsCookie)
+		s.late = false
+		return errNeedsCookie
+	}
+	if err := s.persist(false); err != nil {
+		s.fail(err)
+		s.late = false
+		return err
+	}
+	return nil
+}
+
+// settle ends every method that changes the session. Once the request has
+// ended no commit follows, so the change is saved now, or, when it cannot
+// be, logged: no handler is left to see Err or c.Errors. The caller holds
+// s.mu.
+func (s *Session) settle() {
+	if !s.ended {
+		return
+	}
+	if err := s.saveLate(); err != nil {
+		s.warn(err)
+	}
+}
+
+// warn reports a change made after the request that was not saved.
+func (s *Session) warn(err error) {
+	logger := s.mw.log()
+	if logger == nil {
+		return
+	}
+	logger.WarnContext(s.storeCtx(), "sessions: a session was changed after its request had finished, and the change was not saved",
+		"uuid", s.rec.UUID, "error", err)
+}
+
+// request is the request the session belongs to: gin's, while the request
+// runs, since a handler may replace it; the one the middleware was given,
+// once gin may have reused its Context for another request.
+func (s *Session) request() *http.Request {
+	if s.gin != nil {
+		return s.gin.Request
+	}
+	return s.req
+}
+
+// storeCtx is the context of the session's store calls: the request's,
+// and once the request has ended, and its context is cancelled, one that
+// keeps its values without its cancellation, so that a goroutine that
+// outlives the request can still save. The caller holds s.mu.
+func (s *Session) storeCtx() context.Context {
+	if s.ended {
+		return context.WithoutCancel(s.req.Context())
+	}
+	return s.req.Context()
 }
 
 // report puts the session's error in c.Errors, once: not when the handler
@@ -336,7 +469,9 @@ func UpgradeHeader(c *gin.Context) (http.Header, error) {
 // there. The caller holds s.mu.
 func (s *Session) persist(commit bool) error {
 	m := s.mw
-	if s.empty() {
+	if s.empty() && len(s.pending) == 0 {
+		// Not when Flashes emptied it: deleting the record could drop a
+		// flash a concurrent request added; it is saved empty instead.
 		return s.discard()
 	}
 	if s.phase != changed && !(commit && m.saveEvery && s.stored) {
@@ -344,18 +479,14 @@ func (s *Session) persist(commit bool) error {
 		case !commit || !s.stored:
 		case s.savedEarly && (s.issued || s.sendCookie):
 			return s.verify()
-		case m.idle > 0 && !s.touched:
-			return s.touch()
+		case m.idle > 0:
+			return s.touch() // once: the commit runs once
 		}
 		return nil
 	}
 	now := m.now()
 	ch := Change{Saved: now, Expiry: s.expiry, UUID: s.rec.UUID, Created: s.rec.Created}
 	id, token := s.id, s.token
-	var started EventKind
-	if m.hooks.Event != nil {
-		started = s.startedKind() // before capUserSessions forgets the login
-	}
 	if !s.stored {
 		var err error
 		if token, err = s.issueToken(); err != nil {
@@ -373,16 +504,20 @@ func (s *Session) persist(commit bool) error {
 	}
 	ch.Expires = m.deadline(now, now, ch.Created, s.expiry)
 	s.bindChange(&ch)
-	if err := m.store.Save(s.ctx, id, ch); err != nil {
-		return err
+	if ch.New && s.cycled == EventLoggedIn && ch.Principal != "" {
+		// The cap is part of the login's save: see UserStore.
+		ch.MaxUserSessions = m.maxPerUser
 	}
-	if err := s.capUserSessions(ch.UUID); err != nil {
+	if !ch.New {
+		ch.Expect = s.expectations()
+	}
+	if err := s.saveChange(id, &ch); err != nil {
 		return err
 	}
 	if ch.New && m.hooks.Event != nil {
-		s.emitStarted(started, ch.UUID, ch.Principal)
+		s.emitStarted(s.startedKind(), ch.UUID, ch.Principal)
 	}
-	s.cycled = false
+	s.cycled = 0
 	if ch.New {
 		s.rec.Values = ch.Set
 		s.local, s.incr, s.deleted = nil, nil, nil
@@ -390,6 +525,7 @@ func (s *Session) persist(commit bool) error {
 	} else {
 		s.persisted = true
 	}
+	s.pending = nil
 	s.token, s.id, s.stored = token, id, true
 	s.rec.UUID, s.rec.Created, s.rec.Saved, s.rec.LastSeen, s.rec.Expires, s.rec.Expiry = ch.UUID, ch.Created, now, now, ch.Expires, s.expiry
 	s.phase, s.late, s.expireCookie = clean, false, false
@@ -400,6 +536,80 @@ func (s *Session) persist(commit bool) error {
 	return nil
 }
 
+// saveChange saves ch under id. A conditional save that conflicts is
+// tried again on the newer values (see rebase), up to updateAttempts
+// saves in all: a retry costs one Load and one Save, and a save with no
+// condition is never retried.
+//
+// Retries wait a random time first (see backOff), so that requests of
+// several processes that conflicted do not meet again at once; in this
+// process, the retries of one session also take turns, each holding a
+// lock for its Load and Save, so that they cannot conflict with each
+// other, only with first saves. The first save takes no lock: without a
+// conflict nothing is added.
+func (s *Session) saveChange(id string, ch *Change) error {
+	var start time.Time
+	if len(ch.Expect) > 0 { // the clock is for backOff, after a conflict
+		start = time.Now()
+	}
+	err := s.mw.store.Save(s.storeCtx(), id, *ch)
+	for try := 1; len(ch.Expect) > 0 && errors.Is(err, ErrConflict); try++ {
+		if try == updateAttempts {
+			return wrapError(fmt.Sprintf("sessions: %d saves in a row found an updated key changed by a concurrent request", try), err)
+		}
+		if err := backOff(s.storeCtx(), try, time.Since(start)); err != nil {
+			return err
+		}
+		start = time.Now()
+		err = s.retry(id, ch)
+	}
+	return err
+}
+
+// retry re-reads the session and saves ch again on the newer values,
+// taking its turn among the retries of sessions that share id's lock.
+func (s *Session) retry(id string, ch *Change) error {
+	turn := &s.mw.turns[maphash.String(turnSeed, id)%uint64(len(s.mw.turns))]
+	turn.Lock()
+	defer turn.Unlock()
+	if err := s.rebase(); err != nil {
+		return err
+	}
+	ch.Set, ch.Incr, ch.Delete = s.delta()
+	ch.Expect = s.expectations()
+	return s.mw.store.Save(s.storeCtx(), id, *ch)
+}
+
+// turnSeed spreads session ids over the middleware's turns.
+var turnSeed = maphash.MakeSeed()
+
+// backOff waits before the try'th retry of a conflicting save, for a
+// random time below 4^try times the last attempt, which took spent, or
+// below 4^try times minBackOff if that is longer: the requests that
+// conflicted would otherwise all retry at once and conflict again. Scaled
+// to the store's own latency, the waits spread them over several
+// attempts' time on any store (1, 4, 16 and 64 ms on a fast one), and cost
+// nothing without a conflict. It gives up when ctx ends.
+func backOff(ctx context.Context, try int, spent time.Duration) error {
+	limit := min(max(spent, minBackOff)<<(2*try), maxBackOff)
+	t := time.NewTimer(rand.N(limit))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w: waiting to save again after a conflict: %w", ErrUnavailable, ctx.Err())
+	}
+}
+
+// minBackOff and maxBackOff bound backOff's waits: a store faster than
+// the requests that race on it (memory) still spreads them over a few
+// milliseconds, and a slow one does not hold a request for long.
+const (
+	minBackOff = 250 * time.Microsecond
+	maxBackOff = 100 * time.Millisecond
+)
+
 // verify checks, with an empty update, that the record an earlier Save
 // wrote is still there before its cookie goes out: a concurrent logout
 // meanwhile makes it fail with ErrInterrupted rather than send a dead token.
@@ -407,7 +617,10 @@ func (s *Session) verify() error {
 	m := s.mw
 	now := m.now()
 	ch := Change{Saved: now, Expiry: s.expiry, Expires: m.deadline(now, now, s.rec.Created, s.expiry)}
-	if err := m.store.Save(s.ctx, s.id, ch); err != nil {
+	// Like every save of a bound session, it names the user, so that a
+	// store keeps the user's index alive as long as the record.
+	ch.Principal = s.rec.Principal
+	if err := m.store.Save(s.storeCtx(), s.id, ch); err != nil {
 		return err
 	}
 	s.rec.Saved, s.rec.LastSeen, s.rec.Expires = now, now, ch.Expires
@@ -418,17 +631,21 @@ func (s *Session) verify() error {
 // holds a cookie, arranges for it to be expired.
 func (s *Session) discard() error {
 	if s.stored {
-		if err := s.mw.store.Delete(s.ctx, s.id); err != nil {
+		found, err := s.mw.store.Delete(s.storeCtx(), s.id)
+		if err != nil {
 			return err
 		}
-		s.emit(EventFlushed, s.rec.UUID, s.rec.Principal, nil)
+		if found { // else a revocation or logout ended it first, and said so
+			s.emit(EventFlushed, s.rec.UUID, s.rec.Principal, nil)
+		}
 	}
 	s.stored, s.token, s.id = false, "", ""
-	s.local, s.incr, s.deleted = nil, nil, nil
+	s.local, s.incr, s.deleted, s.pending = nil, nil, nil, nil
 	s.rec.Values = nil
 	s.issued, s.sendCookie = false, false
 	s.phase, s.late = clean, false
-	s.expireCookie = s.hadCookie
+	// Only a client that holds our cookie, valid or not, needs it expired.
+	_, s.expireCookie = s.mw.readToken(s.request())
 	return nil
 }
 
@@ -437,10 +654,9 @@ func (s *Session) touch() error {
 	m := s.mw
 	now := m.now()
 	expires := m.deadline(now, s.rec.Saved, s.rec.Created, s.expiry)
-	if err := m.store.Touch(s.ctx, s.id, now, expires); err != nil {
+	if err := m.store.Touch(s.storeCtx(), s.id, now, expires); err != nil {
 		return err
 	}
-	s.touched = true
 	s.rec.Expires, s.rec.LastSeen = expires, now
 	return nil
 }

@@ -196,7 +196,7 @@ func TestSaveThenConcurrentLogout(t *testing.T) {
 						t.Errorf("Save: %v", err)
 					}
 					// What a concurrent logout does to the store.
-					if err := st.Delete(context.Background(), sessions.StoreID(s.ID())); err != nil {
+					if _, err := st.Delete(context.Background(), sessions.StoreID(s.ID())); err != nil {
 						t.Error(err)
 					}
 					c.String(http.StatusOK, "ok")

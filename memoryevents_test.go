@@ -145,7 +145,7 @@ func TestMemoryDeleteOfExpired(t *testing.T) {
 	}
 	clk.advance(2 * time.Minute)
 	for _, uuid := range []string{"live", "expired"} {
-		if err := st.Delete(context.Background(), sessionsID(uuid)); err != nil {
+		if _, err := st.Delete(context.Background(), sessionsID(uuid)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -134,6 +134,7 @@ func (s *MemoryStore) Save(_ context.Context, id string, ch Change) error {
 	}
 	var gone []memoryBinding
 	var err error
+	var revoked []string // by the cap
 	if ch.New && ch.Principal != "" {
 		// Filing the new record and creating it is one step for the
 		// user's index: see memoryUsers.
@@ -141,6 +142,9 @@ func (s *MemoryStore) Save(_ context.Context, id string, ch Change) error {
 		err = s.save(key, id, ch, &gone)
 		if err == nil {
 			s.users.add(ch.Principal, key)
+			if ch.MaxUserSessions > 0 {
+				revoked = s.deleteUser(ch.Principal, UserSelection{Except: ch.UUID, Keep: ch.MaxUserSessions - 1})
+			}
 		}
 		s.users.mu.Unlock()
 	} else {
@@ -155,6 +159,11 @@ func (s *MemoryStore) Save(_ context.Context, id string, ch Change) error {
 		}
 	}
 	s.forget(gone)
+	if err == nil && ch.Revoked != nil {
+		for _, uuid := range revoked {
+			ch.Revoked(uuid)
+		}
+	}
 	return err
 }
 
@@ -170,11 +179,14 @@ func (s *MemoryStore) save(key [32]byte, id string, ch Change, gone *[]memoryBin
 		r = nil
 	}
 	if r == nil && !ch.New {
-		return fmt.Errorf("sessions: memory store: saving %.8s…: %w", id, ErrInterrupted)
+		return wrapError(fmt.Sprintf("sessions: memory store: saving %.8s…", id), ErrInterrupted)
 	}
 	var old string
 	if r != nil {
 		old = r.data
+		if k, ok := unmet(old, ch.Expect); !ok {
+			return wrapError(fmt.Sprintf("sessions: memory store: saving %.8s…: key %q changed", id, k), ErrConflict)
+		}
 	}
 	data, err := applyChange(old, ch)
 	if err != nil {
@@ -239,18 +251,20 @@ var (
 )
 
 // Delete implements Store.
-func (s *MemoryStore) Delete(_ context.Context, id string) error {
+func (s *MemoryStore) Delete(_ context.Context, id string) (bool, error) {
 	key, ok := parseID(id)
 	if !ok {
-		return nil
+		return false, nil
 	}
 	var gone []memoryBinding
+	found := false
 	var expired *memoryRecord
 	sh := s.shard(key)
 	sh.mu.Lock()
 	if r := sh.items[key]; r != nil {
+		found = r.expires > s.now().UnixNano()
 		sh.remove(r, &gone)
-		if s.events.Listening() && r.expires <= s.now().UnixNano() {
+		if !found && s.events.Listening() {
 			expired = r // the janitor would have reported it
 		}
 	}
@@ -259,7 +273,7 @@ func (s *MemoryStore) Delete(_ context.Context, id string) error {
 	if expired != nil {
 		s.report(context.Background(), []Event{expired.event(EventExpired, s.now())})
 	}
-	return nil
+	return found, nil
 }
 
 // Touch implements Store.
@@ -276,6 +290,52 @@ func (s *MemoryStore) Touch(_ context.Context, id string, seen, expires time.Tim
 	}
 	sh.mu.Unlock()
 	return nil
+}
+
+// unmet checks a conditional save's expectations against a record's packed
+// data, under its shard's lock: it returns a key that no longer holds its
+// expected value, or ok. The store keeps the JSON text it was given and
+// Load returns it as is, so the text is compared exactly.
+func unmet(data string, expect map[string]string) (key string, ok bool) {
+	if len(expect) == 0 {
+		return "", true
+	}
+	left := len(expect)
+	_, fields := splitData(data)
+	for rest := fields; rest != "" && left > 0; {
+		var k, v string
+		k, rest = readField(rest)
+		v, rest = readField(rest)
+		if want, ok := expect[k]; ok {
+			if v != want {
+				return k, false
+			}
+			left--
+		}
+	}
+	if left == 0 {
+		return "", true
+	}
+	// The keys not found are absent: they must be expected so.
+	for k, want := range expect {
+		if want != "" && !hasField(fields, k) {
+			return k, false
+		}
+	}
+	return "", true
+}
+
+// hasField reports whether the packed key and value pairs hold key.
+func hasField(fields, key string) bool {
+	for rest := fields; rest != ""; {
+		var k string
+		k, rest = readField(rest)
+		_, rest = readField(rest)
+		if k == key {
+			return true
+		}
+	}
+	return false
 }
 
 // applyChange returns the packed data of a record after ch: the UUID (a
@@ -304,10 +364,10 @@ func applyChange(old string, ch Change) (string, error) {
 				// Integer text and overflow as Redis's HINCRBY sees them.
 				n, ok := decodeInt64(v)
 				if !ok {
-					return "", fmt.Errorf("sessions: memory store: incrementing %q: %w", k, ErrNotInteger)
+					return "", wrapError(fmt.Sprintf("sessions: memory store: incrementing %q", k), ErrNotInteger)
 				}
 				if sums[k], ok = addInt64(n, d); !ok {
-					return "", fmt.Errorf("sessions: memory store: incrementing %q by %d would overflow: %w", k, d, ErrNotInteger)
+					return "", wrapError(fmt.Sprintf("sessions: memory store: incrementing %q by %d would overflow", k, d), ErrNotInteger)
 				}
 			}
 		}

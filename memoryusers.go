@@ -114,9 +114,21 @@ func (s *MemoryStore) LoadUserSessions(_ context.Context, principal string) ([]R
 // DeleteUserSessions implements UserStore.
 func (s *MemoryStore) DeleteUserSessions(_ context.Context, principal string, sel UserSelection) (int, error) {
 	s.users.mu.Lock()
+	ended := s.deleteUser(principal, sel)
+	s.users.mu.Unlock()
+	if sel.Deleted != nil {
+		for _, uuid := range ended {
+			sel.Deleted(uuid)
+		}
+	}
+	return len(ended), nil
+}
+
+// deleteUser deletes the sessions of principal that sel picks and returns
+// their UUIDs. The caller holds s.users.mu.
+func (s *MemoryStore) deleteUser(principal string, sel UserSelection) (ended []string) {
 	recs, keys := s.userRecords(principal)
 	var gone []memoryBinding // the bindings are dropped right here
-	var ended []string
 	for _, i := range sel.pick(recs) {
 		sh := s.shard(keys[i])
 		sh.mu.Lock()
@@ -127,13 +139,7 @@ func (s *MemoryStore) DeleteUserSessions(_ context.Context, principal string, se
 		sh.mu.Unlock()
 		s.users.drop(principal, keys[i])
 	}
-	s.users.mu.Unlock()
-	if sel.Deleted != nil {
-		for _, uuid := range ended {
-			sel.Deleted(uuid)
-		}
-	}
-	return len(ended), nil
+	return ended
 }
 
 var _ UserStore = (*MemoryStore)(nil)

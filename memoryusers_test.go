@@ -35,7 +35,7 @@ func TestMemoryIndexHasNoDeadEntries(t *testing.T) {
 			for i := range 30 {
 				id := bind(t, st, fmt.Sprintf("user-%d", i%3), time.Now().Add(time.Hour))
 				if i%3 != 0 {
-					if err := st.Delete(ctx, id); err != nil {
+					if _, err := st.Delete(ctx, id); err != nil {
 						t.Fatal(err)
 					}
 				}

@@ -3,11 +3,12 @@ package sessions_test
 import (
 	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 )
 
-// The reference model of the session lifecycle, written from the README's
+// The reference model of the session lifecycle, written from docs/lifecycle.md's
 // rules rather than from the implementation: a map per stored record, the
 // cookie the client holds, and what each request does to them. Its store
 // calls happen in the order the middleware makes them, so that injected
@@ -29,10 +30,12 @@ const (
 	opAddFlash
 	opFlashes
 	opSave
+	opSetBad // Set of a struct whose JSON would be {}: the request fails
+	opUpdate // append str to the list under key with Update
 	opKinds
 )
 
-var opNames = [...]string{"Get", "Set", "Pop", "Delete", "Incr", "Clear", "Flush", "CycleKey", "SetExpiry", "AddFlash", "Flashes", "Save"}
+var opNames = [...]string{"Get", "Set", "Pop", "Delete", "Incr", "Clear", "Flush", "CycleKey", "SetExpiry", "AddFlash", "Flashes", "Save", "SetBad", "Update"}
 
 // op is one operation: key and value where they apply; an int value when
 // str is empty.
@@ -45,7 +48,7 @@ type op struct {
 
 func (o op) String() string {
 	switch o.kind {
-	case opGet, opPop, opDelete:
+	case opGet, opPop, opDelete, opSetBad:
 		return opNames[o.kind] + "(" + o.key + ")"
 	case opSet:
 		return "Set(" + o.key + "," + o.value() + ")"
@@ -53,6 +56,8 @@ func (o op) String() string {
 		return "Incr(" + o.key + "," + strconv.FormatInt(o.n, 10) + ")"
 	case opAddFlash:
 		return "AddFlash(" + o.str + ")"
+	case opUpdate:
+		return "Update(" + o.key + ",+" + o.str + ")"
 	}
 	return opNames[o.kind]
 }
@@ -78,10 +83,11 @@ const (
 	answerLate          // 200, then the late ops
 	answerLateAfter5xx  // 500, then the late ops
 	answerHandleContext // gin's internal redirect to a route that answers 200
+	answerAfter         // 200; a goroutine runs the late ops once the client has the response
 	answerKinds
 )
 
-var answerNames = [...]string{"String", "Redirect", "Status204", "5xx", "panic", "Stream+Flush", "change after the headers", "change after a 5xx", "HandleContext"}
+var answerNames = [...]string{"String", "Redirect", "Status204", "5xx", "panic", "Stream+Flush", "change after the headers", "change after a 5xx", "HandleContext", "use after the request"}
 
 // status is the status the handler itself answers with.
 func (a answerKind) status() int {
@@ -200,16 +206,33 @@ type modelRequest struct {
 	sendCookie  bool
 	savedEarly  bool
 	expireCkie  bool
-	newCookie   int // the cookie the response sets (-1: expires it, 0: none)
+	ended       bool // the request has finished: each change is saved at once
+	newCookie   int  // the cookie the response sets (-1: expires it, 0: none)
 	obs         []string
 	secondState *modelRequest
+	// pending are the keys computed from their stored value (Update,
+	// AddFlash, Flashes): their save expects that value, and a conflict
+	// replays the steps on the newer one.
+	pending map[string]*modelCond
 }
+
+// modelCond is a key whose save is conditional: the stored value it was
+// computed from, and the steps that computed it.
+type modelCond struct {
+	expect   string
+	expectOK bool
+	steps    []modelStep
+}
+
+// modelStep computes a key's value from the one before (ok: present); a
+// non-zero status fails the request.
+type modelStep func(v string, ok bool) (string, bool, int)
 
 const flashKey = "_session_flashes"
 
 func (m *model) request(cookie int) *modelRequest {
 	return &modelRequest{m: m, cookie: cookie, view: map[string]string{}, base: map[string]string{},
-		touches: map[string]touch{}, incrs: map[string]int64{}}
+		touches: map[string]touch{}, incrs: map[string]int64{}, pending: map[string]*modelCond{}}
 }
 
 func (q *modelRequest) fail(status int) {
@@ -250,12 +273,14 @@ func (q *modelRequest) put(key, value string) {
 	q.view[key] = value
 	q.touches[key] = touchSet
 	delete(q.incrs, key)
+	delete(q.pending, key)
 }
 
 func (q *modelRequest) remove(key string) {
 	q.change()
 	delete(q.view, key)
 	delete(q.incrs, key)
+	delete(q.pending, key)
 	if _, ok := q.base[key]; ok {
 		q.touches[key] = touchDelete
 	} else {
@@ -263,16 +288,106 @@ func (q *modelRequest) remove(key string) {
 	}
 }
 
-// kill is Flush's and CycleKey's delete of the record, at once.
-func (q *modelRequest) kill() {
+// kill is Flush's and CycleKey's delete of the record, at once. With
+// strict (CycleKey), a stored record found gone already (deleted by
+// another request meanwhile) fails the request with ErrInterrupted's 400.
+func (q *modelRequest) kill(strict bool) {
 	if q.id != 0 {
-		if q.m.fault(faultDelete) {
+		_, found := q.m.records[q.id]
+		switch {
+		case q.m.fault(faultDelete):
 			q.fail(http.StatusServiceUnavailable)
-		} else {
+		case strict && q.stored && !found:
+			q.fail(http.StatusBadRequest)
+		default:
 			delete(q.m.records, q.id)
 		}
 	}
 	q.stored, q.id, q.issued, q.sendCookie = false, 0, false, false
+	q.pending = map[string]*modelCond{}
+}
+
+// derive runs st on key's value and stores the result; when that value is
+// the stored one, the save becomes conditional on it. A step that fails
+// changes nothing and derive reports false.
+func (q *modelRequest) derive(key string, st modelStep) bool {
+	cur, ok := q.view[key]
+	next, nextOK, status := st(cur, ok)
+	if status != 0 {
+		return false
+	}
+	q.change()
+	c := q.pending[key]
+	switch t := q.touches[key]; {
+	case c != nil:
+		c.steps = append(c.steps, st)
+	case !q.stored:
+	case t == touchIncr || t == untouched:
+		v, ok := q.base[key]
+		c = &modelCond{expect: v, expectOK: ok}
+		if t == touchIncr {
+			c.steps = append(c.steps, incrStep(q.incrs[key]))
+		}
+		c.steps = append(c.steps, st)
+	}
+	if nextOK {
+		q.put(key, next)
+	} else {
+		q.remove(key)
+	}
+	if c != nil {
+		q.pending[key] = c
+	}
+	return true
+}
+
+// incrStep is an Incr replayed on a newer value.
+func incrStep(d int64) modelStep {
+	return func(v string, ok bool) (string, bool, int) {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if ok && err != nil {
+			return "", false, http.StatusInternalServerError
+		}
+		return strconv.FormatInt(n+d, 10), true, 0
+	}
+}
+
+// appendStep appends the JSON text item to a list. A value that is not a
+// list fails, as Update's decoding into a []string does.
+func appendStep(item string) modelStep {
+	return func(v string, ok bool) (string, bool, int) {
+		if ok && !strings.HasPrefix(v, "[") {
+			return "", false, http.StatusInternalServerError
+		}
+		if ok && len(v) > 2 {
+			return v[:len(v)-1] + "," + item + "]", true, 0
+		}
+		return "[" + item + "]", true, 0
+	}
+}
+
+// consumeStep removes the flashes taken from a list: the longest run at
+// its front that ends the list taken.
+func consumeStep(taken string) modelStep {
+	return func(v string, ok bool) (string, bool, int) {
+		if !ok || v == taken {
+			return "", false, 0
+		}
+		old, now := listItems(taken), listItems(v)
+		k := min(len(old), len(now))
+		for k > 0 && !slices.Equal(old[len(old)-k:], now[:k]) {
+			k--
+		}
+		if k == len(now) {
+			return "", false, 0
+		}
+		return "[" + strings.Join(now[k:], ",") + "]", true, 0
+	}
+}
+
+// listItems splits a list of the model's strings (no commas inside).
+func listItems(v string) []string {
+	return strings.Split(strings.Trim(v, "[]"), ",")
 }
 
 // decoded is how the handler prints a value: fmt's %v of Get's result.
@@ -328,7 +443,10 @@ func (q *modelRequest) apply(o op) string {
 		t, d := q.touches[o.key], q.incrs[o.key]
 		q.change()
 		q.view[o.key] = strconv.FormatInt(cur+o.n, 10)
-		if t == touchSet || t == touchDelete {
+		if c := q.pending[o.key]; c != nil {
+			q.touches[o.key] = touchSet
+			c.steps = append(c.steps, incrStep(o.n))
+		} else if t == touchSet || t == touchDelete {
 			q.touches[o.key] = touchSet
 			delete(q.incrs, o.key)
 		} else {
@@ -338,13 +456,15 @@ func (q *modelRequest) apply(o op) string {
 	case opClear:
 		q.change()
 		q.view, q.touches, q.incrs = map[string]string{}, map[string]touch{}, map[string]int64{}
+		q.pending = map[string]*modelCond{}
 		for k := range q.base {
 			q.touches[k] = touchDelete
 		}
 	case opFlush:
 		q.change()
-		q.kill()
+		q.kill(false)
 		q.view, q.base, q.touches, q.incrs = map[string]string{}, map[string]string{}, map[string]touch{}, map[string]int64{}
+		q.pending = map[string]*modelCond{}
 		q.persistent = false
 	case opCycleKey:
 		if q.sent {
@@ -352,23 +472,26 @@ func (q *modelRequest) apply(o op) string {
 			break
 		}
 		q.change()
-		q.kill()
+		q.kill(true)
 	case opSetExpiry:
 		q.persistent, q.sendCookie = true, true
 		q.change()
+	case opSetBad:
+		q.fail(http.StatusInternalServerError)
 	case opAddFlash:
-		list := `["` + o.str + `"]`
-		if raw, ok := q.view[flashKey]; ok {
-			list = raw[:len(raw)-1] + `,"` + o.str + `"]`
-		}
-		q.put(flashKey, list)
+		q.derive(flashKey, appendStep(strconv.Quote(o.str)))
 	case opFlashes:
 		v, ok := q.view[flashKey]
 		if ok {
-			q.remove(flashKey)
+			q.derive(flashKey, consumeStep(v))
 			return decoded(v, ok)
 		}
 		return "[]"
+	case opUpdate:
+		if !q.derive(o.key, appendStep(strconv.Quote(o.str))) {
+			return "err"
+		}
+		return decoded(q.view[o.key], true)
 	}
 	return ""
 }
@@ -380,6 +503,7 @@ func (q *modelRequest) save() string {
 	case q.failed:
 		return "err"
 	case q.sent && q.changed && !q.stored && len(q.view) > 0:
+		q.fail(http.StatusInternalServerError) // the failure is Err's at once
 		return "err"
 	}
 	if status := q.persist(false); status != 0 {
@@ -396,7 +520,7 @@ func (q *modelRequest) save() string {
 // failure, or 0.
 func (q *modelRequest) persist(commit bool) int {
 	m := q.m
-	if len(q.view) == 0 {
+	if len(q.view) == 0 && len(q.pending) == 0 {
 		if q.stored {
 			if m.fault(faultDelete) {
 				return http.StatusServiceUnavailable
@@ -436,6 +560,18 @@ func (q *modelRequest) persist(commit bool) int {
 		if !ok {
 			return http.StatusBadRequest
 		}
+		if q.conflicts(rec) {
+			// One retry: the model's requests never overlap during a save.
+			if m.fault(faultLoad) {
+				return http.StatusServiceUnavailable
+			}
+			if status := q.rebase(rec); status != 0 {
+				return status
+			}
+			if m.fault(faultSave) {
+				return http.StatusServiceUnavailable
+			}
+		}
 		next := maps.Clone(rec.values)
 		for k, t := range q.touches {
 			switch t {
@@ -455,8 +591,42 @@ func (q *modelRequest) persist(commit bool) int {
 	}
 	q.stored, q.changed, q.late, q.expireCkie = true, false, false, false
 	q.base, q.touches, q.incrs = maps.Clone(q.view), map[string]touch{}, map[string]int64{}
+	q.pending = map[string]*modelCond{}
 	if q.persistent {
 		q.sendCookie = true
+	}
+	return 0
+}
+
+// conflicts reports whether a conditional key no longer holds in rec what
+// the request computed it from.
+func (q *modelRequest) conflicts(rec *modelRecord) bool {
+	for k, c := range q.pending {
+		if v, ok := rec.values[k]; ok != c.expectOK || v != c.expect {
+			return true
+		}
+	}
+	return false
+}
+
+// rebase recomputes the conditional keys from rec; it returns the status
+// of a step that fails.
+func (q *modelRequest) rebase(rec *modelRecord) int {
+	for k, c := range q.pending {
+		v, ok := rec.values[k]
+		c.expect, c.expectOK = v, ok
+		for _, st := range c.steps {
+			var status int
+			if v, ok, status = st(v, ok); status != 0 {
+				return http.StatusConflict // fails on the newer value: a conflict
+			}
+		}
+		if ok {
+			q.view[k], q.touches[k] = v, touchSet
+		} else {
+			delete(q.view, k)
+			q.touches[k] = touchDelete
+		}
 	}
 	return 0
 }
@@ -488,23 +658,45 @@ func (q *modelRequest) commit(status int) int {
 	return status
 }
 
-// finish is the end of the chain: the late changes.
+// finish is the end of the chain: the late changes. The request has ended
+// then.
 func (q *modelRequest) finish(status int) {
+	defer func() { q.ended, q.sent = true, true }()
 	if !q.loaded || !q.late {
 		return
 	}
-	q.late = false
 	if status >= http.StatusInternalServerError {
 		q.fail(0)
 	}
+	q.saveLate()
+}
+
+// saveLate saves the changes since the headers when no new cookie is
+// needed; a new session's, which would need one, fails.
+func (q *modelRequest) saveLate() {
+	if !q.late {
+		return
+	}
+	q.late = false
 	switch {
 	case q.failed:
 	case q.changed && !q.stored && len(q.view) > 0:
+		q.fail(http.StatusInternalServerError)
 	default:
 		if s := q.persist(false); s != 0 {
 			q.fail(s)
 		}
 	}
+}
+
+// after is an op of a goroutine that outlived the request: once the
+// request has ended, a change is saved at once, or fails.
+func (q *modelRequest) after(o op) string {
+	got := q.apply(o)
+	if o.kind != opSave {
+		q.saveLate()
+	}
+	return got
 }
 
 // run is the model of a whole request sent with cookie; it returns the
@@ -532,10 +724,17 @@ func (m *model) runNoFault(r *request, cookie int) (status int, obs []string, af
 		q.fail(http.StatusInternalServerError)
 	}
 	status = q.commit(r.answer.status())
-	for _, o := range r.late {
-		q.obs = append(q.obs, q.apply(o))
+	if r.answer != answerAfter {
+		for _, o := range r.late {
+			q.obs = append(q.obs, q.apply(o))
+		}
 	}
 	q.finish(status)
+	if r.answer == answerAfter {
+		for _, o := range r.late {
+			q.obs = append(q.obs, q.after(o))
+		}
+	}
 	after = cookie
 	switch {
 	case q.newCookie > 0:

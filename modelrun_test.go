@@ -111,7 +111,7 @@ func generate(seed uint64) []*request {
 	reqs := make([]*request, 1+rng.IntN(4))
 	for i := range reqs {
 		r := &request{ops: genOps(rng, rng.IntN(6)), answer: answerKind(rng.IntN(int(answerKinds)))}
-		if r.answer == answerLate || r.answer == answerLateAfter5xx {
+		if r.answer == answerLate || r.answer == answerLateAfter5xx || r.answer == answerAfter {
 			r.late = genOps(rng, 1+rng.IntN(3))
 		}
 		if rng.IntN(3) == 0 {
@@ -119,12 +119,46 @@ func generate(seed uint64) []*request {
 		}
 		if rng.IntN(3) == 0 {
 			second := []op{{kind: opSet, key: "c", n: int64(rng.IntN(10))}, {kind: opIncr, key: "n", n: 1}, {kind: opFlush}, {kind: opGet, key: "a"}}
+			if rng.IntN(2) == 0 {
+				// One that changes what a conditional save of the first
+				// request expects: its save conflicts and runs again.
+				second = []op{{kind: opUpdate, key: "l", str: "s" + strconv.Itoa(rng.IntN(10))},
+					{kind: opAddFlash, str: "g" + strconv.Itoa(rng.IntN(10))}, {kind: opFlashes}, {kind: opIncr, key: "n", n: 1}}
+			}
 			r.second = &request{ops: []op{second[rng.IntN(len(second))]}, answer: answerString}
 			r.secondAt = rng.IntN(len(r.ops) + 1)
+			if j, o, ok := firstConditional(r.ops); ok && rng.IntN(2) == 0 {
+				// Right after an op whose save is conditional, another
+				// request changes the same key: the save must conflict.
+				r.secondAt = j + 1 + rng.IntN(len(r.ops)-j)
+				r.second.ops = []op{rival(o, rng)}
+			}
 		}
 		reqs[i] = r
 	}
 	return reqs
+}
+
+// firstConditional finds the first op whose save is conditional: Update,
+// AddFlash or Flashes.
+func firstConditional(ops []op) (int, op, bool) {
+	for i, o := range ops {
+		if o.kind == opUpdate || o.kind == opAddFlash || o.kind == opFlashes {
+			return i, o, true
+		}
+	}
+	return 0, op{}, false
+}
+
+// rival is an op of another request that changes the key o changes.
+func rival(o op, rng *rand.Rand) op {
+	switch {
+	case o.kind != opUpdate:
+		return op{kind: opAddFlash, str: "g" + strconv.Itoa(rng.IntN(10))}
+	case o.key == "n":
+		return op{kind: opIncr, key: "n", n: 1}
+	}
+	return op{kind: opUpdate, key: o.key, str: "s" + strconv.Itoa(rng.IntN(10))}
 }
 
 func genOps(rng *rand.Rand, n int) []op {
@@ -132,6 +166,9 @@ func genOps(rng *rand.Rand, n int) []op {
 	ops := make([]op, n)
 	for i := range ops {
 		o := op{kind: opKind(rng.IntN(int(opKinds))), key: keys[rng.IntN(len(keys))], n: int64(rng.IntN(10))}
+		if rng.IntN(6) == 0 {
+			o.kind = opUpdate // more of them, so that conflicts are common
+		}
 		switch o.kind {
 		case opSet:
 			if rng.IntN(3) == 0 {
@@ -141,6 +178,10 @@ func genOps(rng *rand.Rand, n int) []op {
 			o.n = 1 + int64(rng.IntN(3))
 		case opAddFlash:
 			o.str = "f" + strconv.Itoa(rng.IntN(10))
+		case opUpdate:
+			// Mostly a list; sometimes the counter, which Update cannot
+			// decode, and which Incr cannot add to once it is a list.
+			o.key, o.str = []string{"l", "l", "n"}[rng.IntN(3)], "u"+strconv.Itoa(rng.IntN(10))
 		}
 		ops[i] = o
 	}
@@ -239,6 +280,7 @@ type modelHandler struct {
 	engine *gin.Engine
 	reqs   []*request
 	obs    [][]string
+	after  func() // the ops a goroutine runs once the response is out
 }
 
 func (h *modelHandler) build(st sessions.Store) *gin.Engine {
@@ -246,7 +288,9 @@ func (h *modelHandler) build(st sessions.Store) *gin.Engine {
 	r.Use(gin.CustomRecoveryWithWriter(io.Discard, func(c *gin.Context, _ any) {
 		c.AbortWithStatus(http.StatusInternalServerError)
 	}))
-	r.Use(sessions.Middleware(st))
+	// The model checks what is saved; the reports of what is not are
+	// TestSessionAfterRequest's.
+	r.Use(sessions.Middleware(st, sessions.WithLogger(nil)))
 	r.GET("/run", h.run)
 	r.GET("/inner", func(c *gin.Context) { c.String(http.StatusOK, "inner") })
 	return r
@@ -263,6 +307,17 @@ func (h *modelHandler) serve(cl *modelClient, r *request) (int, []string) {
 	}
 	rec := newRecorder()
 	h.engine.ServeHTTP(rec, req)
+	if after := h.after; after != nil {
+		// The client has the response: the goroutine the handler started
+		// goes on, and the request's scenario ends when it is done.
+		h.after = nil
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			after()
+		}()
+		<-done
+	}
 	for _, ck := range rec.Result().Cookies() {
 		if ck.Name != "sessionid" {
 			continue
@@ -320,8 +375,18 @@ func (h *modelHandler) run(c *gin.Context) {
 	case answerHandleContext:
 		c.Request.URL.Path = "/inner"
 		h.engine.HandleContext(c)
+	case answerAfter:
+		h.after = func() {
+			for _, o := range r.late {
+				h.obs[i] = append(h.obs[i], apply(s, o))
+			}
+		}
+		c.String(http.StatusOK, "answered")
 	}
 }
+
+// unencodable is a struct whose JSON would be {}: Set refuses it.
+type unencodable struct{ secret string }
 
 // apply performs o on s and returns what the handler reads.
 func apply(s *sessions.Session, o op) string {
@@ -357,6 +422,16 @@ func apply(s *sessions.Session, o op) string {
 			return "err"
 		}
 		return "nil"
+	case opSetBad:
+		s.Set(o.key, unencodable{secret: "x"})
+	case opUpdate:
+		v, err := sessions.Update(s, o.key, func(old []string, _ bool) ([]string, error) {
+			return append(old, o.str), nil
+		})
+		if err != nil {
+			return "err"
+		}
+		return fmt.Sprint(v)
 	}
 	return ""
 }

@@ -18,6 +18,12 @@
 // never touches the session costs no store call and gets no cookie; a
 // visitor who only reads gets no cookie either.
 //
+// Requests of one session that run at once never undo each other's saved
+// work: a save carries only what the request changed, Incr is added by the
+// store itself, and Update (which AddFlash and Flashes use too) saves a
+// read-modify-write of one key only if the key still holds what it read,
+// running it again on the newer value otherwise.
+//
 // Django's settings map onto options: SESSION_COOKIE_NAME is
 // WithCookieName, SESSION_COOKIE_AGE WithCookieAge, SESSION_COOKIE_DOMAIN
 // WithCookieDomain, SESSION_COOKIE_PATH WithCookiePath,
@@ -25,13 +31,19 @@
 // SESSION_COOKIE_SAMESITE WithSameSite, SESSION_EXPIRE_AT_BROWSER_CLOSE
 // WithExpireAtBrowserClose and SESSION_SAVE_EVERY_REQUEST
 // WithSaveEveryRequest. request.session's methods are Session's.
+//
+// Coming from gin-contrib/sessions or scs: the Example_migratingFrom…
+// programs are the "after" programs of the repository's MIGRATING.md, and
+// package github.com/ginsessions/sessions/migrate moves live sessions over.
 package sessions
 
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -57,14 +69,21 @@ type middleware struct {
 	absolute     time.Duration
 	header       string
 	errorHandler func(*gin.Context, error)
+	logger       *slog.Logger
+	loggerSet    bool
 	maxPerUser   int
 	hooks        Hooks // WithHooks; store is wrapped to report to them
 	key          string
 	keyAny       any // key, boxed once rather than on every request
+	selfKey      any // middlewareKey{m}, under which a request's context finds its session
 
 	// The Set-Cookie line is "name=" + value + attrs + [lifetime] + tail.
 	cookieHead, cookieAttrs, cookieTail string
 	now                                 func() time.Time
+
+	// turns make the retries of conflicting saves of one session in this
+	// process take turns: see Session.saveChange.
+	turns [64]sync.Mutex
 }
 
 // WithCookieName sets the session cookie's name; default "sessionid"
@@ -180,17 +199,38 @@ func WithHeader(name string) Option {
 }
 
 // WithErrorHandler sets what answers the request when the session cannot be
-// loaded or saved, instead of the handler's response. The default aborts
-// with 503 Service Unavailable when the store cannot be reached
-// (ErrUnavailable), 400 Bad Request when the session was deleted by a
-// concurrent request (ErrInterrupted), and 500 otherwise. Whatever fn does,
-// the client never sees the handler's success: a handler that writes
-// nothing gets that status. A nil fn panics.
+// loaded or saved, instead of the handler's response. The default answers
+// in plain text, with the status ErrorStatus gives: 503 Service Unavailable
+// when the store cannot be reached (ErrUnavailable), 400 Bad Request when
+// the session was deleted by a concurrent request (ErrInterrupted), 409
+// Conflict when a key that Update changed kept changing under concurrent
+// requests (ErrConflict), and 500 otherwise. A site that shows its visitors
+// HTML sets its own, which calls ErrorStatus for the status and renders a
+// page (see the example). Whatever fn does, the client never sees the
+// handler's success: a handler that writes nothing gets that status. A nil
+// fn panics.
 func WithErrorHandler(fn func(c *gin.Context, err error)) Option {
 	if fn == nil {
 		panic("sessions: WithErrorHandler(nil): pass a function")
 	}
 	return func(m *middleware) { m.errorHandler = fn }
+}
+
+// WithLogger sets where the middleware reports what no handler is left to
+// see: a change to a session after its request had finished that could not
+// be saved, one Warn record each, with the session's UUID and the reason
+// (see Session). The default is slog.Default() at the time of the report;
+// nil turns the reports off.
+func WithLogger(logger *slog.Logger) Option {
+	return func(m *middleware) { m.logger, m.loggerSet = logger, true }
+}
+
+// log returns the logger reports go to, or nil when they are off.
+func (m *middleware) log() *slog.Logger {
+	if !m.loggerSet {
+		return slog.Default()
+	}
+	return m.logger
 }
 
 // WithContextKey sets the gin.Context key the session is stored under;
@@ -233,6 +273,7 @@ func newMiddleware(store Store, opts []Option) *middleware {
 	m.check()
 	m.formatCookie()
 	m.keyAny = m.key
+	m.selfKey = middlewareKey{m}
 	return m
 }
 
@@ -258,13 +299,16 @@ func (m *middleware) check() {
 // use and a writer that commits it before the first byte goes out.
 func (m *middleware) handle(c *gin.Context) {
 	ctx := c.Request.Context()
-	if rs, ok := ctx.(*requestState); ok && rs.session.mw == m {
-		m.handleAgain(c, &rs.session)
+	// The session is found by its context value, not by the context's
+	// type: a middleware may have derived the request's context since
+	// (a timeout, a trace, another session middleware).
+	if s, ok := ctx.Value(m.selfKey).(*Session); ok && s.gin == c {
+		m.handleAgain(c, s)
 		return
 	}
 	rs := &requestState{}
 	s := &rs.session
-	s.mw, s.ctx, s.gin = m, ctx, c
+	s.mw, s.req, s.gin = m, c.Request, c
 	rs.writer = sessionWriter{ResponseWriter: c.Writer, s: s}
 
 	c.Writer = &rs.writer
@@ -312,22 +356,40 @@ type requestState struct {
 }
 
 // Deadline is the request's own context's.
-func (rs *requestState) Deadline() (time.Time, bool) { return rs.session.ctx.Deadline() }
+func (rs *requestState) Deadline() (time.Time, bool) { return rs.session.req.Context().Deadline() }
 
 // Done is the request's own context's.
-func (rs *requestState) Done() <-chan struct{} { return rs.session.ctx.Done() }
+func (rs *requestState) Done() <-chan struct{} { return rs.session.req.Context().Done() }
 
 // Err is the request's own context's.
-func (rs *requestState) Err() error { return rs.session.ctx.Err() }
+func (rs *requestState) Err() error { return rs.session.req.Context().Err() }
 
-// Value returns the session for its key and defers to the request's
+// Value returns the session for its keys and defers to the request's
 // context for everything else.
 func (rs *requestState) Value(key any) any {
-	if k, ok := key.(ctxKey); ok && string(k) == rs.session.mw.key {
+	switch k := key.(type) {
+	case ctxKey:
+		if string(k) == rs.session.mw.key {
+			return &rs.session
+		}
+	case middlewareKey:
+		if k.m == rs.session.mw {
+			return &rs.session
+		}
+	case anySessionKey:
 		return &rs.session
 	}
-	return rs.session.ctx.Value(key)
+	return rs.session.req.Context().Value(key)
 }
+
+// middlewareKey is the request-context key of the session of one
+// middleware, so that a request sent through the chain again (gin's
+// HandleContext) keeps its session whatever contexts were derived since.
+type middlewareKey struct{ m *middleware }
+
+// anySessionKey is the request-context key of the session installed last,
+// whatever its middleware's key: FromContext's last resort.
+type anySessionKey struct{}
 
 // age is how long a session with the given policy lives after a save.
 func (m *middleware) age(expiry time.Duration) time.Duration {
@@ -448,27 +510,41 @@ func validCookieName(name string) bool {
 	return (&http.Cookie{Name: name, Value: "x"}).Valid() == nil
 }
 
-// defaultErrorHandler answers 503 when the store is unreachable, 400 when a
-// concurrent request deleted the session, 500 otherwise.
+// defaultErrorHandler answers with ErrorStatus's code and a plain-text
+// line: the sentinel's message for 503 and 400, the status text otherwise.
 func defaultErrorHandler(c *gin.Context, err error) {
-	code := statusFor(err)
+	code := ErrorStatus(err)
 	msg := http.StatusText(code)
 	switch code {
 	case http.StatusServiceUnavailable:
 		msg = ErrUnavailable.Error()
 	case http.StatusBadRequest:
 		msg = ErrInterrupted.Error()
+	case http.StatusConflict:
+		msg = ErrConflict.Error()
 	}
 	c.String(code, msg)
 }
 
-// statusFor classifies a session error as an HTTP status.
-func statusFor(err error) int {
+// ErrorStatus returns the HTTP status the default error handler answers err
+// with: 503 Service Unavailable when the store could not be reached
+// (ErrUnavailable), 400 Bad Request when a concurrent request deleted the
+// session (ErrInterrupted), 500 Internal Server Error for anything else (a
+// value that cannot be encoded, a failed Incr, a store that refused the
+// change). A handler set with WithErrorHandler calls it to answer with the
+// same status in its own words, an HTML page say:
+//
+//	sessions.WithErrorHandler(func(c *gin.Context, err error) {
+//		c.HTML(sessions.ErrorStatus(err), "error.html", gin.H{"retry": errors.Is(err, sessions.ErrUnavailable)})
+//	})
+func ErrorStatus(err error) int {
 	switch {
 	case errors.Is(err, ErrUnavailable):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, ErrInterrupted):
 		return http.StatusBadRequest
+	case errors.Is(err, ErrConflict):
+		return http.StatusConflict
 	default:
 		return http.StatusInternalServerError
 	}

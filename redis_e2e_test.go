@@ -47,7 +47,7 @@ const newSave = "MULTI+HSET+HLEN+PEXPIREAT+EXEC"
 const txSave = "MULTI+HMGET+HDEL+HSET+PEXPIREAT+EXEC"
 
 // testRedisRequests counts the Redis round trips, and their commands, that
-// each kind of request costs through a real gin engine: what the README
+// each kind of request costs through a real gin engine: what docs/redis.md
 // promises. A pipeline's commands are joined by "+".
 func testRedisRequests(t *testing.T, client func(t *testing.T) redis.UniversalClient) {
 	tests := []struct {
@@ -110,7 +110,8 @@ func testRedisRequestEdges(t *testing.T, newRedis func(t *testing.T) redis.Unive
 			s := sessions.Default(c)
 			s.Get("count")
 			token, _ := c.Cookie("sessionid")
-			mustNot(t, store.Delete(c, sessions.StoreID(token)), "delete")
+			_, err := store.Delete(c, sessions.StoreID(token))
+			mustNot(t, err, "delete")
 			s.Set("after", "logout")
 			c.String(http.StatusOK, "ok")
 		})

@@ -105,7 +105,7 @@ func testRedisSweepers(t *testing.T, client func(t *testing.T) redis.UniversalCl
 		t.Fatalf("revoked %q, want %s", got, revoked)
 	}
 	flushedID, flushed := saveUser(t, a, "fay", now.Add(time.Hour))
-	if err := a.Delete(ctx, flushedID); err != nil {
+	if _, err := a.Delete(ctx, flushedID); err != nil {
 		t.Fatal(err)
 	}
 	saveUser(t, a, "", past) // anonymous: no index knows it

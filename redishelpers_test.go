@@ -197,3 +197,9 @@ func deleteField(rdb redis.UniversalClient, field string) func(key string) error
 		return rdb.HDel(ctx, key, field).Err()
 	}
 }
+
+// deleteErr deletes id from store and returns only the error.
+func deleteErr(ctx context.Context, store sessions.Store, id string) error {
+	_, err := store.Delete(ctx, id)
+	return err
+}

@@ -44,27 +44,41 @@ local saved = tonumber(b[2]) or created
 if saved + x <= tonumber(ARGV[1]) then return 'INTERRUPTED' end
 `
 
-// updateScript applies a Change to a live record atomically. Increments run
-// first, and a failed one puts back the fields incremented before it, so a
-// failure leaves the record as it was. Values and bookkeeping are then
-// written by one HSET, with the expiry turned into its offset from the save.
+// updateScript applies a Change to a live record atomically. The
+// expectations of a conditional save are checked first, before anything is
+// written. Increments run next, and a failed one puts back the fields
+// incremented before it, so a failure leaves the record as it was. Values
+// and bookkeeping are then written by one HSET, with the expiry turned into
+// its offset from the save.
 //
 //	KEYS[1]  the session key
 //	ARGV     now and the PEXPIREAT time (Unix milliseconds), the number of
-//	         increments, the number of deletes; then the field/delta pairs
-//	         to increment, the fields to delete, and the field/value pairs
-//	         to set, which start with @s and @x holding the save's and the
-//	         expiry's Unix milliseconds, then @p when the policy is not 0
+//	         increments, the number of deletes, the number of expectations;
+//	         then the field/value pairs expected ("" for a field expected
+//	         absent), the field/delta pairs to increment, the fields to
+//	         delete, and the field/value pairs to set, which start with @s
+//	         and @x holding the save's and the expiry's Unix milliseconds,
+//	         then @p when the policy is not 0
 //
-// It answers OK, INTERRUPTED (the record is missing or expired), or
+// It answers OK, INTERRUPTED (the record is missing or expired),
+// "CONFLICT\nfield" (an expected field holds something else), or
 // "NOTINTEGER reason\nfield" (the field last, as it may hold anything).
 var updateScript = newRedisScript(updateLua)
 
 const updateLua = luaLive + `
 
-local incFirst = 5
+local expFirst = 6
+local incFirst = expFirst + 2 * tonumber(ARGV[5])
 local delFirst = incFirst + 2 * tonumber(ARGV[3])
 local setFirst = delFirst + tonumber(ARGV[4])
+
+-- A conditional save: the fields Update read must still hold what it read.
+-- Values are kept as the text they were given, so text is compared.
+for p = expFirst, incFirst - 1, 2 do
+  if (redis.call('HGET', key, ARGV[p]) or '') ~= ARGV[p + 1] then
+    return 'CONFLICT\n' .. ARGV[p]
+  end
+end
 
 -- The last increment needs no copy of its field's value: when it fails,
 -- nothing was done to that field.

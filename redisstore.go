@@ -34,8 +34,8 @@ import (
 //	    (absent: 0, seen when saved)
 //	@p  the policy set by Session.SetExpiry, in nanoseconds (absent: 0)
 //
-// so that a tutorial-sized session keeps to Redis's compact listpack encoding
-// and takes about 280 bytes of Redis's memory. Times are kept to the
+// so that a small session (two short values) keeps to Redis's compact
+// listpack encoding and takes about 280 bytes of Redis's memory. Times are kept to the
 // millisecond: Created, Saved and LastSeen rounded down, Expires rounded up.
 // Records of the layout before this one (a single _session_meta field) load
 // as not found.
@@ -46,7 +46,9 @@ import (
 // for a change with no Incr, to a session bound to no user, a transaction
 // too, MULTI HMGET HDEL HSET PEXPIREAT EXEC, and one more, a DEL, in the rare
 // case that the record was deleted meanwhile; otherwise a Lua script that
-// applies the whole change atomically), Delete 1
+// applies the whole change atomically, checking first the keys that Update
+// changed: a conditional save is one script run, and a retry after a
+// conflict one HGETALL and one more script run), Delete 1
 // (DEL), Touch 1 (a script that moves the expiry without rewriting values).
 // The scripts run by EVALSHA; after Redis starts or its script cache is
 // flushed, the first call of each script on each server costs one more round
@@ -85,8 +87,11 @@ type RedisOption func(*RedisStore)
 // default is "session:"; "" stores sessions under the bare id, which suits a
 // database used for nothing else.
 //
-// NewRedisStore panics when the prefix contains a Redis Cluster hash tag
-// ("{...}"): it would put every session in one hash slot, on one server.
+// NewRedisStore panics when the prefix contains "{" or "}": a Redis Cluster
+// hash tag ("{...}") would put every session in one hash slot, on one
+// server, and a lone brace would change the hash tag that keeps a user's
+// sessions and index in one slot, so that every login failed with
+// CROSSSLOT.
 func WithRedisKeyPrefix(prefix string) RedisOption {
 	return func(s *RedisStore) { s.prefix = prefix }
 }
@@ -112,6 +117,18 @@ const defaultRedisKeyPrefix = "session:"
 // the client with ContextTimeoutEnabled: true; otherwise its ReadTimeout and
 // WriteTimeout apply.
 //
+// NewRedisStore makes no call to Redis: a store on a Redis that is down is
+// built without a word, and its requests answer 503 until Redis is back. To
+// fail fast at start-up instead, as pgstore.New does, ping the client with a
+// deadline before building the store:
+//
+//	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+//	defer cancel()
+//	if err := rdb.Ping(ctx).Err(); err != nil {
+//		log.Fatalf("sessions: Redis at %s is not answering: %v", rdb.Options().Addr, err)
+//	}
+//	store := sessions.NewRedisStore(rdb)
+//
 // NewRedisStore panics when client is nil or an option is impossible.
 func NewRedisStore(client redis.UniversalClient, opts ...RedisOption) *RedisStore {
 	if client == nil {
@@ -124,6 +141,9 @@ func NewRedisStore(client redis.UniversalClient, opts ...RedisOption) *RedisStor
 	}
 	if tag, ok := hashTag(s.prefix); ok {
 		panic(fmt.Sprintf("sessions: WithRedisKeyPrefix(%q) contains the Redis Cluster hash tag {%s}, which would put every session on one server; remove the braces", s.prefix, tag))
+	}
+	if strings.ContainsAny(s.prefix, "{}") {
+		panic(fmt.Sprintf("sessions: WithRedisKeyPrefix(%q) contains a brace, which would break the hash tag that keeps a user's sessions in one Redis Cluster slot; remove the braces", s.prefix))
 	}
 	return s
 }
@@ -281,8 +301,11 @@ func appendNewFields(dst []any, ch Change, head ...any) []any {
 // updateUserScript, on keys: see updateScript.
 func updateArgs(script redisScript, ch Change, keys ...string) []any {
 	expires := expireAtMillis(ch.Expires)
-	n := 4 + 2*len(ch.Incr) + len(ch.Delete) + 6 + 2*len(ch.Set)
-	args := append(script.call(n, keys...), time.Now().UnixMilli(), expires, len(ch.Incr), len(ch.Delete))
+	n := 5 + 2*len(ch.Expect) + 2*len(ch.Incr) + len(ch.Delete) + 6 + 2*len(ch.Set)
+	args := append(script.call(n, keys...), time.Now().UnixMilli(), expires, len(ch.Incr), len(ch.Delete), len(ch.Expect))
+	for k, v := range ch.Expect {
+		args = append(args, fieldName(k), v)
+	}
 	for k, d := range ch.Incr {
 		args = append(args, fieldName(k), d)
 	}
@@ -306,26 +329,33 @@ func saveReply(reply string) error {
 		return nil
 	case reply == "INTERRUPTED":
 		return ErrInterrupted
+	case strings.HasPrefix(reply, "CONFLICT\n"):
+		field := strings.TrimPrefix(reply, "CONFLICT\n")
+		if k, ok := keyOfField(field); ok {
+			field = k
+		}
+		return wrapError(fmt.Sprintf("sessions: redis save: key %q changed", field), ErrConflict)
 	case strings.HasPrefix(reply, "NOTINTEGER "):
 		reason, field, _ := strings.Cut(strings.TrimPrefix(reply, "NOTINTEGER "), "\n")
 		if k, ok := keyOfField(field); ok {
 			field = k
 		}
-		return fmt.Errorf("sessions: redis save: incrementing %q: %s: %w", field, reason, ErrNotInteger)
+		return wrapError(fmt.Sprintf("sessions: redis save: incrementing %q: %s", field, reason), ErrNotInteger)
 	}
 	return fmt.Errorf("sessions: redis save: unexpected script reply %q", reply)
 }
 
 // Delete implements Store with one DEL; for a logged-in session, one
 // script that also takes the record out of its user's index.
-func (s *RedisStore) Delete(ctx context.Context, id string) error {
+func (s *RedisStore) Delete(ctx context.Context, id string) (bool, error) {
 	if base, member, ok := s.userRecordKey(id); ok {
 		return s.deleteUser(ctx, base+member)
 	}
-	if err := s.client.Del(ctx, s.key(id)).Err(); err != nil {
-		return redisError("delete", err)
+	n, err := s.client.Del(ctx, s.key(id)).Result()
+	if err != nil {
+		return false, redisError("delete", err)
 	}
-	return nil
+	return n > 0, nil
 }
 
 // Touch implements Store with one script run that rewrites the last
@@ -391,10 +421,11 @@ func redisError(op string, err error) error {
 }
 
 // unavailablePrefixes are the Redis error replies that mean the server is
-// there but cannot serve now: loading, failing over, out of memory, busy.
+// there but cannot serve now: loading, failing over, out of memory, busy,
+// or a Cluster slot moving faster than the client's redirections follow.
 var unavailablePrefixes = []string{
 	"LOADING", "CLUSTERDOWN", "TRYAGAIN", "MASTERDOWN", "READONLY",
-	"BUSY", "OOM", "NOREPLICAS", "ERR max number of clients",
+	"BUSY", "OOM", "NOREPLICAS", "ERR max number of clients", "MOVED", "ASK",
 }
 
 // redisUnavailable reports whether err means that Redis could not be reached

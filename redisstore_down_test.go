@@ -19,7 +19,7 @@ import (
 )
 
 // Client settings for a store that must fail fast when Redis is gone, as the
-// README recommends: short timeouts, deadlines taken from the request.
+// docs/redis.md recommends: short timeouts, deadlines taken from the request.
 const (
 	fastTimeout = 250 * time.Millisecond
 	// recoverWithin bounds how long a test waits for a restarted server
@@ -140,9 +140,12 @@ func expectUnavailable(t *testing.T, store sessions.Store, id string) {
 			_, _, err := store.Load(ctx, id)
 			return err
 		},
-		"Save":   func(ctx context.Context) error { return store.Save(ctx, id, change(false)) },
-		"Delete": func(ctx context.Context) error { return store.Delete(ctx, id) },
-		"Touch":  func(ctx context.Context) error { return store.Touch(ctx, id, time.Now(), time.Now().Add(time.Hour)) },
+		"Save": func(ctx context.Context) error { return store.Save(ctx, id, change(false)) },
+		"Delete": func(ctx context.Context) error {
+			_, err := store.Delete(ctx, id)
+			return err
+		},
+		"Touch": func(ctx context.Context) error { return store.Touch(ctx, id, time.Now(), time.Now().Add(time.Hour)) },
 	}
 	const concurrent = 25
 	errs := make(chan error, concurrent*len(ops))

@@ -11,7 +11,7 @@ import (
 func RedisScripts() []string {
 	return []string{newLua, updateLua, touchLua, newUserScript.src.(string), updateUserScript.src.(string), touchUserScript.src.(string),
 		deleteUserRecordScript.src.(string), listUserScript.src.(string), deleteUserScript.src.(string), tagKeyScript.src.(string),
-		sweepUserScript.src.(string), ackUserScript.src.(string)}
+		loginCapScript.src.(string), sweepUserScript.src.(string), ackUserScript.src.(string)}
 }
 
 // RedisKey is the key under which a RedisStore with the given prefix keeps

@@ -11,11 +11,13 @@ import (
 )
 
 // txSaves reports whether Save writes ch with saveTx rather than
-// updateScript: a change to a stored record that increments nothing and
-// whose session is bound to no user. An Incr needs the script, which puts
-// back the fields it incremented when a later one fails.
+// updateScript: a change to a stored record that increments nothing,
+// expects nothing and whose session is bound to no user. An Incr needs the
+// script, which puts back the fields it incremented when a later one fails;
+// an expectation needs it to look before it writes, which a transaction
+// cannot do without a WATCH and a round trip more.
 func txSaves(ch Change) bool {
-	return !ch.New && len(ch.Incr) == 0 && ch.Principal == ""
+	return !ch.New && len(ch.Incr) == 0 && len(ch.Expect) == 0 && ch.Principal == ""
 }
 
 // saveTx applies ch to the stored record under key in one transaction, with

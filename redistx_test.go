@@ -62,7 +62,7 @@ func testRedisTxLeftover(t *testing.T, client func(t *testing.T) redis.Universal
 	id := newID(t)
 	key := sessions.RedisKey(prefix, id)
 	mustNot(t, store.Save(ctx, id, change(true)), "save")
-	mustNot(t, store.Delete(ctx, id), "delete")
+	mustNot(t, deleteErr(ctx, store, id), "delete")
 
 	inWindow := false
 	rdb.AddHook(&beforeDel{f: func(context.Context) {
@@ -173,7 +173,7 @@ func testRedisTxConcurrentDelete(t *testing.T, client func(t *testing.T) redis.U
 			}
 		})
 		time.Sleep(time.Duration(rng.IntN(2000)) * time.Microsecond)
-		mustNot(t, store.Delete(ctx, id), "delete")
+		mustNot(t, deleteErr(ctx, store, id), "delete")
 		deleted.Store(true)
 		wg.Wait()
 		close(errs)

@@ -211,30 +211,37 @@ func (s *RedisStore) DeleteUserSessions(ctx context.Context, principal string, s
 		return 0, redisError("delete a user's sessions", err)
 	}
 	if sel.Deleted != nil {
-		for i := 0; i+1 < len(ended); i += 2 {
-			var d recordDecoder
-			d.field(ended[i], ended[i+1])
-			sel.Deleted(d.uuid)
-		}
+		reportDeleted(ended, sel.Deleted)
 	}
 	return len(ended) / 2, nil
 }
 
 // saveUser saves a logged-in session's record and keeps its user's index,
-// in one script run: newUserScript or updateUserScript.
+// in one script run: newUserScript, loginCapScript for a login under
+// WithMaxSessionsPerUser, or updateUserScript.
 func (s *RedisStore) saveUser(ctx context.Context, base, member string, ch Change) error {
 	key, idx := base+member, userIndexKey(base, ch.Principal)
 	var args []any
 	script := updateUserScript
 	if ch.New {
 		script = newUserScript
+		if ch.MaxUserSessions > 0 {
+			script = loginCapScript
+		}
 		fields := userFields(newFields(ch), ch)
-		args = append(append(script.call(1+len(fields), key, idx), expireAtMillis(ch.Expires)), fields...)
+		args = append(append(script.call(6+len(fields), key, idx), expireAtMillis(ch.Expires)), fields...)
+		if ch.MaxUserSessions > 0 {
+			name, value := uuidField(ch.UUID)
+			args = append(args, time.Now().UnixMilli(), ch.Principal, name, value, ch.MaxUserSessions-1)
+		}
 	} else {
 		args = updateArgs(script, ch, key, idx)
 		if ch.IP != "" {
 			args = append(args, fieldIP, ch.IP)
 		}
+	}
+	if ch.New && ch.MaxUserSessions > 0 {
+		return s.saveCapped(ctx, idx, args, ch)
 	}
 	reply, err := script.run(ctx, s.client, args).Text()
 	if err != nil {
@@ -247,12 +254,44 @@ func (s *RedisStore) saveUser(ctx context.Context, base, member string, ch Chang
 	return nil
 }
 
-// deleteUser deletes a logged-in session's record and its index entry.
-func (s *RedisStore) deleteUser(ctx context.Context, key string) error {
-	if err := deleteUserRecordScript.run(ctx, s.client, deleteUserRecordScript.call(0, key)).Err(); err != nil {
-		return redisError("delete", err)
+// saveCapped runs loginCapScript, and names the sessions the cap deleted
+// through ch.Revoked.
+func (s *RedisStore) saveCapped(ctx context.Context, idx string, args []any, ch Change) error {
+	reply, err := loginCapScript.run(ctx, s.client, args).StringSlice()
+	if err != nil {
+		return redisError("save", err)
+	}
+	if len(reply) == 0 {
+		return errors.New("sessions: redis save: empty script reply")
+	}
+	if err := saveReply(reply[0]); err != nil {
+		return err
+	}
+	s.scheduleLogin(ctx, idx, ch.Expires)
+	if ch.Revoked != nil {
+		reportDeleted(reply[1:], ch.Revoked)
 	}
 	return nil
+}
+
+// reportDeleted calls deleted with the UUID of each record a script
+// deleted, given as field (@u or @t) and value pairs.
+func reportDeleted(pairs []string, deleted func(uuid string)) {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		var d recordDecoder
+		d.field(pairs[i], pairs[i+1])
+		deleted(d.uuid)
+	}
+}
+
+// deleteUser deletes a logged-in session's record and its index entry,
+// and reports whether the record was there.
+func (s *RedisStore) deleteUser(ctx context.Context, key string) (bool, error) {
+	n, err := deleteUserRecordScript.run(ctx, s.client, deleteUserRecordScript.call(0, key)).Int()
+	if err != nil {
+		return false, redisError("delete", err)
+	}
+	return n > 0, nil
 }
 
 var _ UserStore = (*RedisStore)(nil)

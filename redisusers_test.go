@@ -1,7 +1,9 @@
 package sessions_test
 
 import (
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ginsessions/sessions"
+	"github.com/ginsessions/sessions/internal/redistest"
 )
 
 // TestRedisUsers runs the per-user index's own tests on a single server and
@@ -35,7 +38,7 @@ func TestRedisUsers(t *testing.T) {
 }
 
 // testRedisUserRequests counts the Redis commands of a logged-in user's
-// requests through a real gin engine: what the README promises.
+// requests through a real gin engine: what docs/redis.md promises.
 func testRedisUserRequests(t *testing.T, client func(t *testing.T) redis.UniversalClient) {
 	rdb := client(t)
 	warmScripts(t, rdb)
@@ -71,15 +74,15 @@ func testRedisUserRequests(t *testing.T, client func(t *testing.T) redis.Univers
 		t.Errorf("the other device is still logged in as %q", got)
 	}
 	// A visitor with an anonymous session logs in: its load, the delete of
-	// its record (CycleKey), the new one; with a cap, one more run for the
-	// user's least recently seen sessions.
+	// its record (CycleKey), the new one, which with a cap also revokes the
+	// user's least recently seen sessions in the same run.
 	for _, tc := range []struct {
 		name     string
 		opts     []sessions.Option
 		commands string
 	}{
 		{"anonymous first", nil, "HGETALL DEL EVALSHA"},
-		{"anonymous first, with a cap", []sessions.Option{sessions.WithMaxSessionsPerUser(3)}, "HGETALL DEL EVALSHA EVALSHA"},
+		{"anonymous first, with a cap", []sessions.Option{sessions.WithMaxSessionsPerUser(3)}, "HGETALL DEL EVALSHA"},
 	} {
 		visitor := newClient(t, newEngine(store, tc.opts, userRoutes(store)))
 		visitor.get("/count")
@@ -256,15 +259,68 @@ func testRedisTagKey(t *testing.T, client func(t *testing.T) redis.UniversalClie
 }
 
 // TestRedisUsersModel runs the model test on a single server and on a real
-// cluster. Redis keeps its own time, so no time passes in it.
+// cluster. Redis keeps its own time, so no time passes in it. On the
+// cluster, half the concurrent batches run while the slot of the user they
+// revoke moves to another master: half its keys moved when the batch
+// starts, the rest after it.
 func TestRedisUsersModel(t *testing.T) {
-	for _, b := range redisBackends {
-		t.Run(b.name, func(t *testing.T) {
-			rdb := b.start(t)(t)
-			runUsersModel(t, 3, 80, func(t *testing.T) usersModelStore {
-				store := sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(testPrefix(t, rdb)))
-				return usersModelStore{store: store, clk: &clock{now: time.Now().Truncate(time.Millisecond)}}
-			})
+	t.Run("node", func(t *testing.T) {
+		rdb := redisBackends[0].start(t)(t)
+		runUsersModel(t, 3, 80, func(t *testing.T) usersModelStore {
+			store := sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(testPrefix(t, rdb)))
+			return usersModelStore{store: store, clk: &clock{now: time.Now().Truncate(time.Millisecond)}}
 		})
+	})
+	t.Run("cluster", func(t *testing.T) {
+		c := redistest.StartCluster(t)
+		rdb := closeAtEnd(t, redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs()}))
+		runUsersModel(t, 3, 80, func(t *testing.T) usersModelStore {
+			prefix := testPrefix(t, rdb)
+			store := sessions.NewRedisStore(rdb, sessions.WithRedisKeyPrefix(prefix))
+			return usersModelStore{
+				store: store, clk: &clock{now: time.Now().Truncate(time.Millisecond)},
+				migrate: func(user string) func() { return migrateUserSlot(t, c, store, prefix, user) },
+			}
+		})
+	})
+}
+
+// migrateUserSlot starts moving the slot of user's sessions to another
+// master and moves every other key of it; the function it returns moves
+// the rest and finishes.
+func migrateUserSlot(t *testing.T, c *redistest.Cluster, store *sessions.RedisStore, prefix, user string) func() {
+	tag, err := store.UserTag(t.Context(), user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slot := c.KeySlot(sessions.RedisUserIndex(prefix, tag, user))
+	from := c.Master(slot)
+	var to *redistest.Server
+	for _, m := range c.Masters() {
+		if m != from {
+			to = m
+			break
+		}
+	}
+	m := c.MigrateSlot(slot, to)
+	keys, err := redistest.DoList(from.Addr, "CLUSTER", "GETKEYSINSLOT", strconv.Itoa(slot), "1000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var some []string
+	for i, k := range keys {
+		if i%2 == 0 {
+			some = append(some, k)
+		}
+	}
+	if len(some) > 0 {
+		host, port, _ := net.SplitHostPort(to.Addr)
+		if _, err := redistest.Do(from.Addr, append([]string{"MIGRATE", host, port, "", "0", "5000", "KEYS"}, some...)...); err != nil {
+			t.Fatalf("MIGRATE: %v", err)
+		}
+	}
+	return func() {
+		m.MoveKeys()
+		m.Finish()
 	}
 }

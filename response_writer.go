@@ -65,7 +65,7 @@ func (w *sessionWriter) replace(err error) {
 	c.Abort()
 	if !w.ResponseWriter.Written() {
 		if w.ResponseWriter.Status() < http.StatusBadRequest {
-			w.ResponseWriter.WriteHeader(statusFor(err))
+			w.ResponseWriter.WriteHeader(ErrorStatus(err))
 		}
 		w.ResponseWriter.WriteHeaderNow()
 	}

@@ -3,6 +3,7 @@ package sessions
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -21,6 +22,13 @@ import (
 // Implementations must be safe for concurrent use. Every method receives the
 // request's context and should give up when it is done. Package sessionstest
 // holds a conformance suite that every Store should pass.
+//
+// Delete reports whether it found the record, so that a request that holds
+// a session revoked or logged out meanwhile by another request cannot bring
+// it back under a new id (CycleKey, Login): of the concurrent deletes of a
+// record, only one may report it found. The middleware deletes the old
+// record before it creates the new one, so a store needs no atomicity
+// across the two ids.
 type Store interface {
 	// Load returns the record stored under id. A record that is missing,
 	// expired (Expires is not after the current time) or malformed is
@@ -45,11 +53,29 @@ type Store interface {
 	// when absent, so that concurrent increments are never lost. Incrementing
 	// a value that is not an integer fails with an error wrapping
 	// ErrNotInteger. Save must not keep references to ch's maps.
+	//
+	// With ch.Expect the change is conditional: it is applied only if every
+	// key in ch.Expect still holds that value (or is still absent), checked
+	// in the same atomic step as the change itself. Otherwise Save changes
+	// nothing, not even the other keys or the increments, and returns an
+	// error wrapping ErrConflict. A missing record is ErrInterrupted even
+	// then. A store that cannot check ch.Expect must fail such a save rather
+	// than apply it unchecked: ignoring it silently loses the updates that
+	// Update exists to keep. Package sessionstest checks this.
 	Save(ctx context.Context, id string, ch Change) error
 
 	// Delete removes the record stored under id, and from its user's index
-	// when the store keeps one. Deleting a missing record is not an error.
-	Delete(ctx context.Context, id string) error
+	// when the store keeps one, and reports whether it found a live record
+	// there. Deleting a missing record is not an error: it reports false.
+	//
+	// Of concurrent deletes of one record (and a UserStore's
+	// DeleteUserSessions, which also deletes records), at most one reports
+	// finding it: the middleware relies on that to tell CycleKey and Login
+	// that the session they are about to save under a new id was revoked or
+	// logged out by another request meanwhile, so that it is not brought
+	// back. A store that cannot tell must report true only when it deleted
+	// a record that was there, never when it was gone already.
+	Delete(ctx context.Context, id string) (found bool, err error)
 
 	// Touch records that the session was seen at seen and moves its expiry
 	// to expires, setting the record's LastSeen and Expires and rewriting
@@ -106,6 +132,13 @@ type Change struct {
 	Delete []string
 	// Incr maps keys to the amounts to add to their integer values.
 	Incr map[string]int64
+	// Expect, when not empty, makes the save conditional: it maps keys to
+	// the JSON text they must still hold for the change to be applied, ""
+	// (never JSON text) for a key that must still be absent. The text is
+	// what Load returned; a store compares values, not spelling, when it
+	// may return other text of the same value (jsonb). It is never set
+	// with New.
+	Expect map[string]string
 	// UUID and Created are written only when New is set.
 	UUID    string
 	Created time.Time
@@ -124,12 +157,26 @@ type Change struct {
 	// that is not "" replaces the record's.
 	IP        string
 	UserAgent string
+
+	// MaxUserSessions, when above 0 with New and a Principal, caps the
+	// user's sessions in the same atomic step as the save (see UserStore):
+	// the store deletes the user's other live sessions (those whose UUID
+	// is not UUID) beyond the MaxUserSessions-1 most recently seen. It is
+	// set only for a store that implements UserStore.
+	MaxUserSessions int
+	// Revoked, when not nil with MaxUserSessions, is called with the UUID
+	// of each live session that the cap deleted, once the save has
+	// succeeded and before Save returns, so that each revocation can be
+	// reported (EventRevoked), as UserSelection.Deleted does for
+	// DeleteUserSessions. It is never called when Save fails. A store
+	// that never calls it reports no revocation for the cap.
+	Revoked func(uuid string)
 }
 
 // Errors that stores return (wrapped) and the middleware classifies with
 // errors.Is. The default error handler answers ErrUnavailable with 503
-// Service Unavailable, ErrInterrupted with 400 Bad Request and anything
-// else with 500 Internal Server Error.
+// Service Unavailable, ErrInterrupted with 400 Bad Request, ErrConflict
+// with 409 Conflict and anything else with 500 Internal Server Error.
 var (
 	// ErrUnavailable means the store could not be reached.
 	ErrUnavailable = errors.New("sessions: session store unavailable")
@@ -139,4 +186,29 @@ var (
 	ErrInterrupted = errors.New("sessions: the session was deleted before the request finished; the change was not saved")
 	// ErrNotInteger means Incr was applied to a value that is not an integer.
 	ErrNotInteger = errors.New("sessions: value is not an integer")
+	// ErrConflict means a key that Update (or AddFlash, or Flashes) changed
+	// kept changing under concurrent requests of the same session: the
+	// middleware re-read it and ran the update again a few times, and each
+	// time another request had changed it first. Nothing of the request is
+	// saved. Stores return it (wrapped) when a conditional save finds a key
+	// of Change.Expect changed.
+	ErrConflict = errors.New("sessions: the session kept changing under concurrent requests; the change was not saved")
 )
+
+// wrappedError is an error with context in front, the "sessions: " prefix
+// said once: the wrapped error's own prefix is dropped from the message.
+type wrappedError struct {
+	msg string
+	err error
+}
+
+// wrapError returns err with msg, which starts with "sessions: ", in front.
+func wrapError(msg string, err error) error {
+	return &wrappedError{msg: msg, err: err}
+}
+
+func (e *wrappedError) Error() string {
+	return e.msg + ": " + strings.TrimPrefix(e.err.Error(), "sessions: ")
+}
+
+func (e *wrappedError) Unwrap() error { return e.err }

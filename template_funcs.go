@@ -17,8 +17,9 @@ import (
 
 // Keys under which H and HTMLRender add the session to a template's data.
 const (
-	templateSessionKey = "session"
-	templateFlashesKey = "flashes"
+	templateSessionKey   = "session"
+	templateFlashesKey   = "flashes"
+	templatePrincipalKey = "principal"
 )
 
 // FuncMap returns the template functions that Django templates have and Go
@@ -125,18 +126,29 @@ func stringIsOne(s string) (one, ok bool) {
 	return f == 1, true
 }
 
-// H returns a new map holding data's entries plus "session", a snapshot of
-// the session's values (map[string]any; integral numbers are ints, so
-// {{ .session.num_visits }} prints 3, not 3e+00), and "flashes", the
-// session's flash messages, which it consumes as Session.Flashes does. It is
-// for engines whose HTML renderer HTMLRender cannot wrap:
+// H returns a new map holding data's entries plus three the session
+// gives:
+//
+//	session    a snapshot of the session's values (map[string]any):
+//	           {{ .session.num_visits }}
+//	flashes    the flash messages ([]any), consumed as Session.Flashes
+//	           does: {{ range .flashes }}<p>{{ . }}</p>{{ end }}
+//	principal  the user the session is bound to by Login, "" when
+//	           anonymous (Session.Principal): {{ with .principal }}Signed
+//	           in as {{ . }}{{ end }}
+//
+// Values come back as Session.Get returns them: integral numbers are ints,
+// so {{ .session.num_visits }} prints 3, not 3e+00, and a struct comes back
+// as a map keyed by its JSON names, so a field tagged json:"name" is
+// {{ .session.cart.name }}, not .Name. H is for engines whose HTML renderer
+// HTMLRender cannot wrap:
 //
 //	c.HTML(http.StatusOK, "index.html", sessions.H(c, gin.H{"title": "Home"}))
 //
 // data is never modified and may be nil. An entry that data already has under
-// "session" or "flashes" wins, and then the flashes are left unconsumed. On a
-// route without the session middleware, "session" is an empty map and
-// "flashes" is nil.
+// "session", "flashes" or "principal" wins, and then the flashes are left
+// unconsumed. On a route without the session middleware, "session" is an
+// empty map, "flashes" nil and "principal" "".
 func H(c *gin.Context, data gin.H) gin.H {
 	return withSession(contextSession(c), data, true)
 }
@@ -155,9 +167,16 @@ func contextSession(c *gin.Context) *Session {
 // flashes are consumed when consume is set and left for a later page
 // otherwise.
 func withSession(s *Session, data map[string]any, consume bool) gin.H {
-	out := make(gin.H, len(data)+2)
+	out := make(gin.H, len(data)+3)
 	for k, v := range data {
 		out[k] = v
+	}
+	if _, ok := out[templatePrincipalKey]; !ok {
+		principal := ""
+		if s != nil {
+			principal = s.Principal()
+		}
+		out[templatePrincipalKey] = principal
 	}
 	if _, ok := out[templateSessionKey]; !ok {
 		values := map[string]any{}
@@ -181,14 +200,19 @@ func withSession(s *Session, data map[string]any, consume bool) gin.H {
 }
 
 // HTMLRender wraps an engine's HTML renderer so that every c.HTML call whose
-// data is a gin.H, a map[string]any or nil hands the template "session" and
-// "flashes", as H does, with no change to the handlers:
+// data is a gin.H, a map[string]any or nil hands the template "session",
+// "flashes" and "principal", as H does, with no change to the handlers:
 //
 //	r.LoadHTMLGlob("templates/*.html") // or LoadHTMLFiles, LoadHTMLFS, SetHTMLTemplate
 //	r.HTMLRender = sessions.HTMLRender(r.HTMLRender)
 //
 // Set it after loading the templates, since loading replaces r.HTMLRender.
-// It works in release and debug mode. Data of any other type, a struct say,
+// It works in release and debug mode. In a template, {{ .session.greeting }}
+// prints a value, as {{ request.session.greeting }} does in Django; a struct
+// comes back as a map keyed by its JSON names ({{ .session.cart.name }} for
+// a field tagged json:"name"); {{ .principal }} is the user who logged in,
+// "" when anonymous, so a page can greet the user without the handler
+// copying the name into the session or the data. Data of any other type, a struct say,
 // is passed through unchanged. The handler's map is never modified.
 //
 // Gin calls the renderer without the request, so the session is looked up

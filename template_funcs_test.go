@@ -188,8 +188,8 @@ func (c *pageClient) body(path string) string {
 	return string(b)
 }
 
-// renderEngine builds an engine whose templates are loaded the way the
-// README shows, in the current gin mode, with routes that fill the session
+// renderEngine builds an engine whose templates are loaded the way
+// docs/templates.md shows, in the current gin mode, with routes that fill the session
 // and render it.
 func renderEngine(t *testing.T, load func(r *gin.Engine, dir string)) (*gin.Engine, *gin.H) {
 	t.Helper()

@@ -41,9 +41,10 @@ type SessionInfo struct {
 var ErrNotSupported = errors.New("sessions: the session store keeps no per-user index (it does not implement sessions.UserStore)")
 
 // UserStore is the optional interface of a Store that keeps an index of each
-// user's sessions: MemoryStore and RedisStore implement it, and a third-party
-// store that does gets the per-user features. Package sessionstest checks the
-// guarantees below.
+// user's sessions: MemoryStore, RedisStore and the PostgreSQL store of
+// package github.com/ginsessions/sessions/pgstore implement it, and a
+// third-party store that does gets the per-user features. Package
+// sessionstest checks the guarantees below.
 //
 // The index follows the records: a save with Change.New and a Principal
 // files the record under that principal, and Delete, expiry and eviction
@@ -129,7 +130,9 @@ const maxUserAgent = 256
 
 // WithMaxSessionsPerUser caps the sessions of one user; default 0, no
 // limit. At Login, the user's least recently seen sessions beyond n (this
-// one included) are revoked. n < 0 panics, and so does Middleware when n > 0
+// one included) are revoked, in the same atomic step as the login's save,
+// so that concurrent logins of one user leave at most n sessions, the
+// last login's among them. n < 0 panics, and so does Middleware when n > 0
 // and the store keeps no per-user index (see UserStore).
 func WithMaxSessionsPerUser(n int) Option {
 	if n < 0 {
@@ -144,21 +147,36 @@ func WithMaxSessionsPerUser(n int) Option {
 // apply) and User-Agent, then WithMaxSessionsPerUser applies when the
 // session is saved. A session bound to another principal is flushed first,
 // so one user never inherits another's data; one bound to the same
-// principal keeps its data. An empty principal panics.
+// principal keeps its data. A session that another request revoked or
+// logged out since this one loaded it is not brought back: as with
+// CycleKey, nothing more of the request is saved and it fails with
+// ErrInterrupted. An empty principal panics.
 func (s *Session) Login(principal string) {
 	if principal == "" {
 		panic("sessions: Login(\"\"): pass the id of the user who logged in")
 	}
-	ip := s.gin.ClientIP()
-	ua := truncateUTF8(s.gin.Request.UserAgent(), maxUserAgent)
-	if p := s.Principal(); p != "" && p != principal {
-		s.Flush()
-	}
-	s.CycleKey()
+	ip, ua := s.client()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.load()
+	if p := s.rec.Principal; p != "" && p != principal {
+		s.flush(true)
+	}
+	s.cycle()
 	s.rec.Principal, s.rec.IP, s.rec.UserAgent = principal, ip, ua
-	s.login = true
+	s.cycled = EventLoggedIn
+	s.settle()
+}
+
+// client returns the client's IP (c.ClientIP()) and User-Agent, or "" once
+// the request has ended and gin's Context is no longer its.
+func (s *Session) client() (ip, userAgent string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gin == nil {
+		return "", ""
+	}
+	return s.gin.ClientIP(), truncateUTF8(s.gin.Request.UserAgent(), maxUserAgent)
 }
 
 // Principal returns the user the session is bound to by Login, or "" for
@@ -176,14 +194,14 @@ func (s *Session) Principal() string {
 // nil for an anonymous session and ErrNotSupported when the store keeps no
 // per-user index. A Login in this request shows once the session is saved.
 func (s *Session) UserSessions() ([]SessionInfo, error) {
-	principal, self := s.binding()
+	ctx, principal, self := s.binding()
 	if principal == "" {
 		return nil, nil
 	}
 	// The middleware's options may end a session sooner than its store
 	// does (an absolute timeout, a shorter cookie age): list what it serves.
 	now := s.mw.now()
-	infos, err := listUser(s.ctx, s.mw.store, principal, func(r Record) bool { return s.mw.alive(r, now) })
+	infos, err := listUser(ctx, s.mw.store, principal, func(r Record) bool { return s.mw.alive(r, now) })
 	for i := range infos {
 		infos[i].Current = self != "" && infos[i].UUID == self
 	}
@@ -195,7 +213,7 @@ func (s *Session) UserSessions() ([]SessionInfo, error) {
 // ended. It returns 0, nil for an anonymous session and ErrNotSupported when
 // the store keeps no per-user index.
 func (s *Session) RevokeOtherSessions() (int, error) {
-	principal, self := s.binding()
+	ctx, principal, self := s.binding()
 	if principal == "" {
 		return 0, nil
 	}
@@ -203,15 +221,49 @@ func (s *Session) RevokeOtherSessions() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return us.DeleteUserSessions(s.ctx, principal, UserSelection{Except: self})
+	return us.DeleteUserSessions(ctx, principal, UserSelection{Except: self})
 }
 
-// binding returns the session's principal and UUID.
-func (s *Session) binding() (principal, uuid string) {
+// RevokeSession ends one session of the user this session is bound to, the
+// one whose UUID is uuid (SessionInfo.UUID), at once: its next request gets
+// a new, empty, anonymous session. For this session's own UUID it is Flush,
+// a logout: the request goes on with a new session, so a flash added
+// afterwards shows on the next page. It returns nil for a session that is
+// gone already or belongs to another user, and for an anonymous session;
+// ErrNotSupported when the store keeps no per-user index; an error for an
+// empty uuid; and the store's error when the deletion failed.
+func (s *Session) RevokeSession(uuid string) error {
+	ctx, principal, self := s.binding()
+	switch {
+	case principal == "":
+		return nil
+	case uuid == "":
+		return errEmptyUUID
+	case uuid == self:
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		err := s.flush(false)
+		s.settle()
+		return err
+	}
+	us, err := userStore(s.mw.store, principal)
+	if err != nil {
+		return err
+	}
+	_, err = us.DeleteUserSessions(ctx, principal, UserSelection{UUID: uuid})
+	return err
+}
+
+// errEmptyUUID is RevokeSession's answer to an empty uuid.
+var errEmptyUUID = errors.New("sessions: RevokeSession: empty uuid: pass SessionInfo.UUID")
+
+// binding returns the context of the session's store calls, and its
+// principal and UUID.
+func (s *Session) binding() (ctx context.Context, principal, uuid string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.load()
-	return s.rec.Principal, s.rec.UUID
+	return s.storeCtx(), s.rec.Principal, s.rec.UUID
 }
 
 // UserSessions returns the live sessions of principal in store, most
@@ -251,13 +303,18 @@ func listUser(ctx context.Context, store Store, principal string, alive func(Rec
 // gone already, or belongs to another user, is not an error. It returns
 // ErrNotSupported when store keeps no per-user index, and an error for an
 // empty principal or uuid.
+//
+// It knows nothing of the request that calls it: revoking that request's
+// own session this way makes its later changes fail with ErrInterrupted
+// (400). In a handler, call Session.RevokeSession, which logs the request's
+// own session out as Flush does.
 func RevokeSession(ctx context.Context, store Store, principal, uuid string) error {
 	us, err := userStore(withStoreHooks(store), principal)
 	if err != nil {
 		return err
 	}
 	if uuid == "" {
-		return errors.New("sessions: RevokeSession: empty uuid: pass SessionInfo.UUID")
+		return errEmptyUUID
 	}
 	_, err = us.DeleteUserSessions(ctx, principal, UserSelection{UUID: uuid})
 	return err
@@ -306,7 +363,7 @@ func (s *Session) issueToken() (string, error) {
 	if s.rec.Principal == "" || !ok {
 		return newToken(), nil
 	}
-	tag, err := us.UserTag(s.ctx, s.rec.Principal)
+	tag, err := us.UserTag(s.storeCtx(), s.rec.Principal)
 	if err != nil {
 		return "", err
 	}
@@ -328,21 +385,10 @@ func (s *Session) bindChange(ch *Change) {
 		ch.IP, ch.UserAgent = s.rec.IP, s.rec.UserAgent
 		return
 	}
+	if s.gin == nil {
+		return // the request has ended: its IP is no longer known
+	}
 	if ip := s.gin.ClientIP(); ip != s.rec.IP {
 		ch.IP, s.rec.IP = ip, ip
 	}
-}
-
-// capUserSessions applies WithMaxSessionsPerUser once a Login is saved:
-// the user keeps this session, self, and the most recently seen others up
-// to the cap. The caller holds s.mu.
-func (s *Session) capUserSessions(self string) error {
-	login := s.login
-	s.login = false
-	if !login || s.mw.maxPerUser == 0 || s.rec.Principal == "" {
-		return nil
-	}
-	us := s.mw.store.(UserStore) // the middleware checked at setup
-	_, err := us.DeleteUserSessions(s.ctx, s.rec.Principal, UserSelection{Except: self, Keep: s.mw.maxPerUser - 1})
-	return err
 }

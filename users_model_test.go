@@ -3,6 +3,7 @@ package sessions_test
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -117,6 +118,10 @@ type usersWorld struct {
 	clients []*client
 	m       usersModel
 	users   []string
+	// migrate, when not nil, starts moving the hash slot of user's
+	// sessions to another server and moves some of its keys; the function
+	// it returns finishes the move.
+	migrate func(user string) (finish func())
 }
 
 // whoami answers "principal uuid counter" for the client's session.
@@ -125,6 +130,33 @@ func whoamiRoute(r *gin.Engine) {
 		s := sessions.Default(c)
 		c.String(http.StatusOK, "%s %s %d", s.Principal(), s.UUID(), s.GetInt("n"))
 	})
+}
+
+// revokedMeanwhileRoute adds /revoked-meanwhile?op=…: the request loads
+// its session, another revokes every session of its user (as an admin's
+// "log out everywhere" would, between this request's load and what
+// follows), then this one calls CycleKey, Login as the same user or Login
+// as another.
+func revokedMeanwhileRoute(store sessions.Store) func(r *gin.Engine) {
+	return func(r *gin.Engine) {
+		r.GET("/revoked-meanwhile", func(c *gin.Context) {
+			s := sessions.Default(c)
+			p := s.Principal()
+			if _, err := sessions.RevokeUserSessions(c, store, p); err != nil {
+				c.String(http.StatusInternalServerError, "%v", err)
+				return
+			}
+			switch c.Query("op") {
+			case "cycle":
+				s.CycleKey()
+			case "login":
+				s.Login(p)
+			default:
+				s.Login(c.Query("op"))
+			}
+			c.String(http.StatusOK, "ok")
+		})
+	}
 }
 
 // observe returns client i's session as the site sees it.
@@ -197,7 +229,7 @@ func (w *usersWorld) step() string {
 	now := w.clk.Now()
 	i := w.rng.IntN(len(w.clients))
 	c := w.clients[i]
-	switch op := w.rng.IntN(10); op {
+	switch op := w.rng.IntN(13); op {
 	case 0, 1:
 		user := w.pickUser()
 		w.m.login(i, user, now)
@@ -248,20 +280,175 @@ func (w *usersWorld) step() string {
 		d := time.Duration(w.rng.IntN(40)) * time.Minute
 		w.clk.advance(d)
 		return fmt.Sprintf("%v pass", d)
+	case 9:
+		return w.batch()
+	case 10:
+		return w.loginBatch()
+	case 11:
+		return w.revokedMeanwhile(i)
 	default:
-		w.batch()
-		return "a concurrent batch"
+		return w.revokeRacingCycle(i)
 	}
+}
+
+// loginBatch logs several clients in as one user at once: under a cap,
+// each login's save and cap are one step, so the user ends with exactly
+// the cap's number of sessions (or all of them, when fewer).
+func (w *usersWorld) loginBatch() string {
+	now := w.clk.Now()
+	user := w.pickUser()
+	before := slices.Clone(w.m.clients)
+	var logins []int
+	for i := range w.clients {
+		if w.rng.IntN(2) == 0 {
+			logins = append(logins, i)
+		}
+	}
+	if len(logins) < 2 {
+		logins = []int{0, 1}
+	}
+	codes := make([]int, len(w.clients))
+	var wg sync.WaitGroup
+	for _, i := range logins {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i] = w.clients[i].do(http.MethodPost, "/login?user="+user).Code
+		}()
+	}
+	wg.Wait()
+	succeeded, kept := 0, 0
+	for i := range w.clients {
+		if slices.Contains(logins, i) {
+			if codes[i] != http.StatusOK && codes[i] != http.StatusBadRequest {
+				w.t.Fatalf("login batch: client %d: login answered %d", i, codes[i])
+			}
+			w.learn(i, user, before[i], true, codes[i], now)
+			if codes[i] == http.StatusOK {
+				succeeded++
+			}
+			continue
+		}
+		b := before[i]
+		if !(b.alive && now.Before(b.expires) && b.principal == user) {
+			continue
+		}
+		// Another session of the user: kept, or revoked by a login's cap.
+		switch p, uuid, n := w.observe(i); {
+		case p == user && uuid == b.uuid && n == b.counter:
+			kept++
+		case p == "" && uuid == "" && n == 0:
+			w.m.clients[i].alive = false
+		default:
+			w.t.Fatalf("login batch: client %d (was %+v) ended as (%q, %s, %d)", i, b, p, uuid, n)
+		}
+	}
+	want := kept + succeeded
+	if w.m.max > 0 {
+		// Without a cap's deletion every session stays; after one, the
+		// user has exactly the cap, and every later login restores it.
+		total := 0
+		for i := range w.clients {
+			b := before[i]
+			if !slices.Contains(logins, i) && b.alive && now.Before(b.expires) && b.principal == user {
+				total++
+			}
+		}
+		want = min(w.m.max, total+succeeded)
+	}
+	if n := len(w.m.ofUser(user, now)); n != want {
+		w.t.Fatalf("login batch: %d concurrent logins as %s (%d answered 200) under a cap of %d left %d sessions, want %d",
+			len(logins), user, succeeded, w.m.max, n, want)
+	}
+	return fmt.Sprintf("clients %v log in as %s at once", logins, user)
+}
+
+// revokedMeanwhile runs a request whose user's sessions are all revoked
+// between its load and its CycleKey or Login: it answers 400 and brings
+// nothing back.
+func (w *usersWorld) revokedMeanwhile(i int) string {
+	now := w.clk.Now()
+	s := w.m.clients[i]
+	if !w.m.live(i, now) || s.principal == "" {
+		return "nothing to revoke meanwhile"
+	}
+	op := []string{"cycle", "login", w.pickUser()}[w.rng.IntN(3)]
+	w.m.revoke(s.principal, func(int) bool { return false }, now)
+	if rec := w.clients[i].get("/revoked-meanwhile?op=" + op); rec.Code != http.StatusBadRequest {
+		w.t.Fatalf("client %d: %s after its session was revoked answered %d %q, want 400", i, op, rec.Code, rec.Body)
+	}
+	return fmt.Sprintf("client %d's sessions are revoked before its %s", i, op)
+}
+
+// revokeRacingCycle revokes every session of a user while one of them
+// cycles its key: either the new token is saved after the revocation (the
+// session lives on, listed), or the session is gone; never a revoked
+// session back.
+func (w *usersWorld) revokeRacingCycle(i int) string {
+	now := w.clk.Now()
+	b := w.m.clients[i]
+	if !w.m.live(i, now) || b.principal == "" {
+		return "no cycle to race"
+	}
+	user := b.principal
+	path := "/cycle"
+	if w.rng.IntN(2) == 0 {
+		path = "/login?user=" + user
+	}
+	others := len(w.m.ofUser(user, now)) - 1
+	w.m.revoke(user, func(j int) bool { return j == i }, now)
+	var (
+		wg      sync.WaitGroup
+		code, n int
+		err     error
+	)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		method := http.MethodGet
+		if path != "/cycle" {
+			method = http.MethodPost
+		}
+		code = w.clients[i].do(method, path).Code
+	}()
+	go func() {
+		defer wg.Done()
+		n, err = sessions.RevokeUserSessions(context.Background(), w.store, user)
+	}()
+	wg.Wait()
+	if err != nil || (n != others && n != others+1) {
+		w.t.Fatalf("RevokeUserSessions(%s) racing a cycle = %d, %v; want %d or %d", user, n, err, others, others+1)
+	}
+	switch p, uuid, cnt := w.observe(i); {
+	case p == "" && uuid == "" && cnt == 0:
+		w.m.clients[i].alive = false
+	case p == user && uuid == b.uuid && cnt == b.counter && code == http.StatusOK:
+		w.m.save(i, now) // saved under its new token after the revocation
+	case path != "/cycle" && p == user && uuid != b.uuid && cnt == 0 && code == http.StatusOK:
+		// Revoked before the request loaded it: a login from scratch.
+		w.m.clients[i] = modelSession{alive: true, principal: user, uuid: uuid, created: now}
+		w.m.save(i, now)
+	default:
+		w.t.Fatalf("client %d (was %+v) cycling while %s's sessions were revoked: status %d, ended as (%q, %s, %d)", i, b, user, code, p, uuid, cnt)
+	}
+	return fmt.Sprintf("client %d cycles (%s) while %s's sessions are revoked", i, path, user)
 }
 
 // batch revokes every session of a user while some clients log in as that
 // user and others count, all at once. The order inside the batch is not
 // fixed, so the model learns each client's outcome from the site after
 // checking that it is one the guarantees allow.
-func (w *usersWorld) batch() {
+func (w *usersWorld) batch() string {
 	now := w.clk.Now()
 	user := w.pickUser()
 	before := slices.Clone(w.m.clients)
+	var finish func()
+	if w.migrate != nil && w.rng.IntN(2) == 0 {
+		// The user's slot moves under the batch: operations may fail
+		// with ErrUnavailable meanwhile, but none may lose a session
+		// from the index.
+		finish = w.migrate(user)
+	}
 	logins := map[int]bool{}
 	var wg sync.WaitGroup
 	var revoked int
@@ -286,6 +473,13 @@ func (w *usersWorld) batch() {
 		}()
 	}
 	wg.Wait()
+	revokedAll := true
+	if finish != nil {
+		finish()
+		if errors.Is(revokeErr, sessions.ErrUnavailable) {
+			revokeErr, revokedAll = nil, false
+		}
+	}
 	if revokeErr != nil {
 		w.t.Fatalf("batch: RevokeUserSessions: %v", revokeErr)
 	}
@@ -293,11 +487,42 @@ func (w *usersWorld) batch() {
 		w.t.Fatalf("batch: RevokeUserSessions = %d, more than %d", revoked, max)
 	}
 	for i := range w.clients {
+		if finish != nil && w.unchangedOrGone(i, before[i], codes[i], now) {
+			continue
+		}
+		if !revokedAll && !logins[i] && before[i].principal == user && codes[i] == http.StatusOK {
+			// The revocation failed: the count went through.
+			w.m.count(i, now)
+			continue
+		}
 		w.learn(i, user, before[i], logins[i], codes[i], now)
 	}
 	if n := len(w.m.ofUser(user, now)); w.m.max > 0 && n > w.m.max {
 		w.t.Fatalf("batch: %s has %d sessions, the cap is %d", user, n, w.m.max)
 	}
+	if finish != nil {
+		return fmt.Sprintf("a concurrent batch while %s's slot moves (revocation done: %v)", user, revokedAll)
+	}
+	return "a concurrent batch"
+}
+
+// unchangedOrGone adopts the outcome of a request that failed with 503 in
+// a batch during a slot migration: the session is as it was (a save that
+// did not happen) or gone (a login that deleted the old record before its
+// save failed). It reports whether the request failed so.
+func (w *usersWorld) unchangedOrGone(i int, before modelSession, code int, now time.Time) bool {
+	if code != http.StatusServiceUnavailable {
+		return false
+	}
+	p, uuid, n := w.observe(i)
+	switch {
+	case p == "" && uuid == "" && n == 0:
+		w.m.clients[i].alive = false
+	case before.alive && now.Before(before.expires) && p == before.principal && uuid == before.uuid && n == before.counter:
+	default:
+		w.t.Fatalf("batch: client %d (was %+v) answered 503 and ended as (%q, %s, %d)", i, before, p, uuid, n)
+	}
+	return true
 }
 
 // learn adopts client i's outcome in a batch, failing if it is not one
@@ -358,11 +583,16 @@ type usersModelStore struct {
 	// expiry says that the store's clock is clk, so that the test may move
 	// time on and see sessions expire.
 	expiry bool
+	// migrate is usersWorld's, for a store on a Redis Cluster.
+	migrate func(user string) (finish func())
 }
 
 // TestUsersModel runs random logins, counts, listings, revocations, expiry
-// and concurrent batches on the memory store against a reference model. A
-// failure prints the seed; USERS_MODEL_SEED=N replays it.
+// and concurrent batches (revocation racing logins and counts, logins
+// racing under the cap, revocation racing CycleKey) on the memory store
+// against a reference model. A failure prints the seed;
+// USERS_MODEL_SEED=N replays it, USERS_MODEL_RUNS=N sets the number of
+// runs.
 func TestUsersModel(t *testing.T) {
 	runUsersModel(t, 8, 120, func(t *testing.T) usersModelStore {
 		st, clk, _ := clockedStore(t)
@@ -374,11 +604,17 @@ func TestUsersModel(t *testing.T) {
 // fresh store.
 func runUsersModel(t *testing.T, runs, steps int, open func(t *testing.T) usersModelStore) {
 	seed := uint64(envInt(t, "USERS_MODEL_SEED", int(rand.Uint32())))
+	runs = envInt(t, "USERS_MODEL_RUNS", runs)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("replay: USERS_MODEL_SEED=%d go test -run '%s$' .", seed, t.Name())
 		}
 	})
+	var migrations, loginBatches, racedCycles int
+	defer func() {
+		t.Logf("%d runs of %d steps: %d login batches, %d cycles raced by a revocation, %d batches during a slot migration",
+			runs, steps, loginBatches, racedCycles, migrations)
+	}()
 	for run := range runs {
 		rng := rand.New(rand.NewPCG(seed, uint64(run)))
 		ms := open(t)
@@ -389,8 +625,9 @@ func runUsersModel(t *testing.T, runs, steps int, open func(t *testing.T) usersM
 		r := newEngine(st, opts, func(r *gin.Engine) {
 			userRoutes(st)(r)
 			whoamiRoute(r)
+			revokedMeanwhileRoute(st)(r)
 		})
-		w := &usersWorld{t: t, rng: rng, store: st, clk: clk, expiry: ms.expiry, users: []string{"ann", "bob"},
+		w := &usersWorld{t: t, rng: rng, store: st, clk: clk, expiry: ms.expiry, migrate: ms.migrate, users: []string{"ann", "bob"},
 			m: usersModel{clients: make([]modelSession, 5), age: age, max: max}}
 		for range w.m.clients {
 			w.clients = append(w.clients, newClient(t, r))
@@ -401,6 +638,15 @@ func runUsersModel(t *testing.T, runs, steps int, open func(t *testing.T) usersM
 			// sessions are seen at the same time.
 			clk.advance(time.Millisecond)
 			trail = append(trail, w.step())
+			last := trail[len(trail)-1]
+			switch {
+			case strings.Contains(last, "slot moves"):
+				migrations++
+			case strings.Contains(last, "at once"):
+				loginBatches++
+			case strings.Contains(last, "revoked before"), strings.Contains(last, "are revoked"):
+				racedCycles++
+			}
 			w.check(fmt.Sprintf("run %d (cap %d), after %s", run, max, strings.Join(trail[max0(len(trail)-4):], "; ")))
 		}
 	}

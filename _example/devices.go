@@ -40,27 +40,27 @@ func yourSessions(c *gin.Context) {
 }
 
 // revokeSession signs out one of the visitor's devices. Signing out this
-// device is a plain logout.
-func revokeSession(store sessions.Store) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		s := sessions.Default(c)
-		uuid := c.PostForm("uuid")
-		switch {
-		case s.Principal() == "" || uuid == "":
-			c.Redirect(http.StatusSeeOther, "/login")
-			return
-		case uuid == s.UUID():
-			logout(c)
-			return
-		}
-		if err := sessions.RevokeSession(c, store, s.Principal(), uuid); err != nil {
-			_ = c.Error(err)
-			c.String(http.StatusServiceUnavailable, "That device cannot be logged out right now.")
-			return
-		}
-		s.AddFlash("Logged out that device")
-		c.Redirect(http.StatusSeeOther, "/sessions")
+// device is a logout: RevokeSession flushes the request's own session, so
+// the flash below starts a new, anonymous one and shows on the next page.
+func revokeSession(c *gin.Context) {
+	s := sessions.Default(c)
+	uuid := c.PostForm("uuid")
+	if s.Principal() == "" || uuid == "" {
+		c.Redirect(http.StatusSeeOther, "/login")
+		return
 	}
+	if err := s.RevokeSession(uuid); err != nil {
+		_ = c.Error(err)
+		c.String(http.StatusServiceUnavailable, "That device cannot be logged out right now.")
+		return
+	}
+	if s.Principal() == "" { // it was this device
+		s.AddFlash("Logged out")
+		c.Redirect(http.StatusSeeOther, "/")
+		return
+	}
+	s.AddFlash("Logged out that device")
+	c.Redirect(http.StatusSeeOther, "/sessions")
 }
 
 // revokeOtherSessions signs out every device but this one.

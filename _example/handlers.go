@@ -18,7 +18,7 @@ var catalog = gin.H{
 	"num_authors":             18,
 }
 
-// index counts the visitor's visits, as the tutorial does with
+// index counts the visitor's visits, as MDN's Django tutorial does with
 // request.session['num_visits']. The template reads the new count from
 // .session.num_visits. It is the site's one GET that changes the session,
 // and a harmless one: no CSRF defence stops a GET, so a link on another site
@@ -111,8 +111,7 @@ func login(c *gin.Context) {
 		return
 	}
 	s := sessions.Default(c)
-	s.Login(name)
-	s.Set("username", name)
+	s.Login(name) // the templates show it as {{ .principal }}
 	s.AddFlash("Welcome, " + name)
 	c.Redirect(http.StatusSeeOther, "/")
 }

@@ -61,7 +61,7 @@ func newRouter(store sessions.Store) *gin.Engine {
 
 	tmpl := template.Must(template.New("").Funcs(sessions.FuncMap()).ParseFS(templatesFS, "templates/*.html"))
 	r.SetHTMLTemplate(tmpl)
-	// Every c.HTML now hands the template .session and .flashes.
+	// Every c.HTML now hands the template .session, .flashes and .principal.
 	r.HTMLRender = sessions.HTMLRender(r.HTMLRender)
 
 	r.GET("/", index)
@@ -78,7 +78,7 @@ func newRouter(store sessions.Store) *gin.Engine {
 	r.GET("/expiry", expiry)
 	r.POST("/expiry", setExpiry)
 	r.GET("/sessions", yourSessions)
-	r.POST("/sessions/revoke", revokeSession(store))
+	r.POST("/sessions/revoke", revokeSession)
 	r.POST("/sessions/revoke-others", revokeOtherSessions)
 	return r
 }

@@ -12,8 +12,8 @@ require (
 	github.com/alexedwards/scs/v2 v2.9.0
 	github.com/gin-contrib/sessions v1.0.4
 	github.com/gin-gonic/gin v1.12.0
-	github.com/ginsessions/sessions v0.0.0-00010101000000-000000000000
-	github.com/ginsessions/sessions/pgstore v0.0.0-00010101000000-000000000000
+	github.com/ginsessions/sessions v0.1.0
+	github.com/ginsessions/sessions/pgstore v0.1.0
 	github.com/gomodule/redigo v1.9.3
 	github.com/google/uuid v1.6.0
 	github.com/jackc/pgx/v5 v5.12.0

@@ -61,7 +61,7 @@ func (s *countingStore) Save(ctx context.Context, id string, ch sessions.Change)
 	return s.Store.Save(ctx, id, ch)
 }
 
-func (s *countingStore) Delete(ctx context.Context, id string) error {
+func (s *countingStore) Delete(ctx context.Context, id string) (bool, error) {
 	s.calls.Add(1)
 	return s.Store.Delete(ctx, id)
 }

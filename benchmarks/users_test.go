@@ -107,6 +107,34 @@ func BenchmarkUserLogin(b *testing.B) {
 	}
 }
 
+// BenchmarkUserLoginCapped: a visitor logs in as a user who is signed in
+// on three devices already, under WithMaxSessionsPerUser(3): the new record,
+// its entry in the index and the revocation of the least recently seen
+// session, one atomic step.
+func BenchmarkUserLoginCapped(b *testing.B) {
+	for _, u := range userSystems {
+		b.Run(u.name, func(b *testing.B) {
+			store, env, users := u.start(b)
+			r := gin.New()
+			r.Use(sessions.Middleware(store, sessions.WithMaxSessionsPerUser(3)))
+			r.POST("/login", func(c *gin.Context) {
+				sessions.Default(c).Login(c.Query("user"))
+				c.String(http.StatusOK, "in")
+			})
+			for range 3 {
+				login(b, r, users+"ada") // the tag key, the scripts, the sessions
+			}
+			b.ReportAllocs()
+			before, n := trips(env), 0
+			for b.Loop() {
+				login(b, r, users+"ada")
+				n++
+			}
+			reportTrips(b, u, n, trips(env)-before)
+		})
+	}
+}
+
 // BenchmarkUserList10: UserSessions of a user signed in on ten devices.
 func BenchmarkUserList10(b *testing.B) {
 	for _, u := range userSystems {

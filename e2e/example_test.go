@@ -281,7 +281,7 @@ func (b *browser) sessionCookie() *network.Cookie {
 	return nil
 }
 
-// screenshot saves the whole page as a PNG, for the README.
+// screenshot saves the whole page as a PNG, for docs/example-site.md.
 func (b *browser) screenshot(path string) {
 	b.t.Helper()
 	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))

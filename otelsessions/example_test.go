@@ -6,10 +6,13 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
 
 	"github.com/gin-gonic/gin"
 	"github.com/ginsessions/sessions"
 	"github.com/ginsessions/sessions/otelsessions"
+	"github.com/ginsessions/sessions/pgstore"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -63,4 +66,29 @@ func Example() {
 	// metric ginsessions.sessions.started
 	// span ginsessions.save
 	// span GET
+}
+
+// The active-sessions gauge on PostgreSQL, from the count that pgstore's
+// cleaner keeps. Compiled, not run: it needs a database.
+func ExampleWithActiveSessions() {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	pgStore, err := pgstore.New(ctx, pool)
+	if err != nil {
+		log.Fatal(err)
+	}
+	inst, err := otelsessions.New(
+		otelsessions.WithActiveSessions(func(context.Context) (int64, error) {
+			n, _ := pgStore.ActiveSessions()
+			return n, nil
+		}),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	r := gin.New()
+	r.Use(sessions.Middleware(pgStore, sessions.WithHooks(inst.Hooks())))
 }

@@ -41,3 +41,22 @@ func unavailable(err error) bool {
 	}
 	return false
 }
+
+// sentinelError puts context in front of one of package sessions' errors,
+// whose message starts with "sessions: " too: the prefix is said once.
+type sentinelError struct {
+	msg string
+	err error
+}
+
+// wrapSentinel returns err with msg, which starts with "sessions: ", in
+// front.
+func wrapSentinel(msg string, err error) error {
+	return &sentinelError{msg: msg, err: err}
+}
+
+func (e *sentinelError) Error() string {
+	return e.msg + ": " + strings.TrimPrefix(e.err.Error(), "sessions: ")
+}
+
+func (e *sentinelError) Unwrap() error { return e.err }

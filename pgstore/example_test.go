@@ -2,6 +2,7 @@ package pgstore_test
 
 import (
 	"context"
+	"fmt"
 	"log"
 	"os"
 	"time"
@@ -14,7 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// The README's setup: a pool that gives up quickly when PostgreSQL is away
+// The setup of docs/postgres.md: a pool that gives up quickly when PostgreSQL is away
 // and cancels on the server a statement whose request gave up, and the
 // store on it.
 func ExampleNew() {
@@ -37,7 +38,7 @@ func ExampleNew() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer store.Close()
+	defer store.Close() // stops the cleaner
 
 	r := gin.New()
 	r.Use(sessions.Middleware(store, sessions.WithCookieAge(30*time.Minute)))
@@ -55,5 +56,32 @@ func ExampleWithTable() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer store.Close()
+	defer store.Close() // stops the cleaner
+}
+
+// The statements that create the store's table, for a migration: run them
+// as the table's owner, then grant the application's role what the store
+// needs, and New works under that role without creating anything.
+func ExampleSchema() {
+	for _, stmt := range pgstore.Schema("sessions") {
+		fmt.Println(stmt + ";")
+	}
+	fmt.Println(`GRANT SELECT, INSERT, UPDATE, DELETE ON "sessions" TO app;`)
+	// Output:
+	// CREATE TABLE IF NOT EXISTS "sessions" (
+	// 	id         text COLLATE "C" PRIMARY KEY,
+	// 	data       jsonb NOT NULL,
+	// 	uuid       text NOT NULL,
+	// 	created    timestamptz NOT NULL,
+	// 	saved      timestamptz NOT NULL,
+	// 	last_seen  timestamptz NOT NULL,
+	// 	expires    timestamptz NOT NULL,
+	// 	expiry_ns  bigint NOT NULL,
+	// 	principal  text NOT NULL DEFAULT '',
+	// 	ip         text NOT NULL DEFAULT '',
+	// 	user_agent text NOT NULL DEFAULT ''
+	// );
+	// CREATE INDEX IF NOT EXISTS "sessions_expires_idx" ON "sessions" (expires);
+	// CREATE INDEX IF NOT EXISTS "sessions_principal_idx" ON "sessions" (principal, last_seen DESC) WHERE principal <> '';
+	// GRANT SELECT, INSERT, UPDATE, DELETE ON "sessions" TO app;
 }

@@ -56,6 +56,28 @@ func engine(store sessions.Store, opts ...sessions.Option) *gin.Engine {
 		s.Set("num_visits", n)
 		c.String(http.StatusOK, strconv.Itoa(n))
 	})
+	r.GET("/append", func(c *gin.Context) {
+		item := c.Query("item")
+		cart, err := sessions.Update(sessions.Default(c), "cart", func(old []string, _ bool) ([]string, error) {
+			return append(old, item), nil
+		})
+		if err != nil {
+			c.String(http.StatusInternalServerError, err.Error())
+			return
+		}
+		c.String(http.StatusOK, "%d items", len(cart))
+	})
+	r.GET("/cart", func(c *gin.Context) {
+		cart, _ := sessions.Value[[]string](sessions.Default(c), "cart")
+		c.JSON(http.StatusOK, cart)
+	})
+	r.GET("/flash", func(c *gin.Context) {
+		sessions.Default(c).AddFlash(c.Query("msg"))
+		c.String(http.StatusOK, "ok")
+	})
+	r.GET("/flashes", func(c *gin.Context) {
+		c.JSON(http.StatusOK, sessions.Default(c).Flashes())
+	})
 	return r
 }
 
@@ -96,8 +118,9 @@ func rowID(cookie *http.Cookie) string {
 // gin: none for a request that never touches its session, cookie or not;
 // one SELECT to read; a SELECT and an UPDATE for the counter; one INSERT for
 // a new session; a SELECT and a DELETE to log out (Flush); a SELECT, an
-// INSERT and a DELETE to log in (CycleKey); and, with an idle timeout, a
-// SELECT and a touch to read.
+// INSERT and a DELETE to log in (CycleKey); with an idle timeout, a SELECT
+// and a touch to read; and for an Update or a flash, which save on a
+// condition, a SELECT and an UPDATE, as the counter's Set does.
 func TestQueriesPerRequest(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -114,6 +137,8 @@ func TestQueriesPerRequest(t *testing.T) {
 		{"flush", "/flush", nil, true, 2},
 		{"cycle key", "/cycle", nil, true, 3},
 		{"read with an idle timeout", "/read", []sessions.Option{sessions.WithIdleTimeout(time.Hour)}, true, 2},
+		{"update", "/append?item=x", nil, true, 2},
+		{"add a flash", "/flash?msg=m", nil, true, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,7 +6,7 @@ replace github.com/ginsessions/sessions => ../
 
 require (
 	github.com/gin-gonic/gin v1.12.0
-	github.com/ginsessions/sessions v0.0.0-00010101000000-000000000000
+	github.com/ginsessions/sessions v0.1.0
 	github.com/jackc/pgx/v5 v5.12.0
 	go.uber.org/goleak v1.3.0
 )

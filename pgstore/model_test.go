@@ -39,7 +39,7 @@ func (m storeModel) live(id string, now time.Time) *modelRecord {
 }
 
 // apply does ch to the model and returns the error class Save must return:
-// nil, ErrInterrupted or ErrNotInteger.
+// nil, ErrInterrupted, ErrConflict or ErrNotInteger, in that order.
 func (m storeModel) apply(id string, ch sessions.Change, now time.Time) error {
 	if ch.New {
 		values := maps.Clone(ch.Set)
@@ -55,6 +55,11 @@ func (m storeModel) apply(id string, ch sessions.Change, now time.Time) error {
 	r := m.live(id, now)
 	if r == nil {
 		return sessions.ErrInterrupted
+	}
+	for k, want := range ch.Expect {
+		if v, ok := r.values[k]; ok != (want != "") || v != want {
+			return sessions.ErrConflict
+		}
 	}
 	sums := map[string]string{}
 	for k, d := range ch.Incr {
@@ -101,7 +106,7 @@ var (
 )
 
 // TestAgainstModel runs a random scenario of saves (new and updates with
-// sets, deletes and increments), deletes, touches and loads, on live and
+// sets, deletes, increments and expectations), deletes, touches and loads, on live and
 // expired records, and checks every answer against the reference model. A
 // failure prints the seed; -model.seed=N replays it.
 func TestAgainstModel(t *testing.T) {
@@ -143,7 +148,21 @@ func TestAgainstModel(t *testing.T) {
 					ch.Incr = incrKey(ch.Incr, k, modelDeltas[rng.IntN(len(modelDeltas))])
 				}
 			}
-			history = append(history, fmt.Sprintf("save %.6s new=%v set=%v delete=%v incr=%v expired=%v", id, ch.New, ch.Set, ch.Delete, ch.Incr, expires.Before(now)))
+			if !ch.New && rng.IntN(3) == 0 {
+				// A conditional save: on what the record holds (met) or
+				// on a value picked at random (met now and then).
+				ch.Expect = map[string]string{}
+				for _, k := range modelKeys[:1+rng.IntN(2)] {
+					v := ""
+					if r := model.live(id, now); r != nil && rng.IntN(2) == 0 {
+						v = r.values[k]
+					} else if rng.IntN(3) > 0 {
+						v = pick(modelValues)
+					}
+					ch.Expect[k] = v
+				}
+			}
+			history = append(history, fmt.Sprintf("save %.6s new=%v set=%v delete=%v incr=%v expect=%q expired=%v", id, ch.New, ch.Set, ch.Delete, ch.Incr, ch.Expect, expires.Before(now)))
 			want := model.apply(id, ch, now)
 			err := store.Save(testCtx(t), id, ch)
 			if want == nil && err != nil || want != nil && !errors.Is(err, want) {
@@ -152,7 +171,7 @@ func TestAgainstModel(t *testing.T) {
 		case op < 6:
 			history = append(history, fmt.Sprintf("delete %.6s", id))
 			delete(model, id)
-			if err := store.Delete(testCtx(t), id); err != nil {
+			if _, err := store.Delete(testCtx(t), id); err != nil {
 				fail("Delete: %v", err)
 			}
 		case op < 7:

@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -51,8 +52,9 @@ func (s *Store) reportCorrupt(ctx context.Context, id string, err error) {
 
 // Save implements sessions.Store with one statement: an INSERT that
 // replaces any row under id for a new record, otherwise an UPDATE that
-// applies the change to the row as it is (see statements.update and
-// statements.increment).
+// applies the change to the row as it is (see statements.update,
+// statements.increment and, for a conditional save, statements.conditional).
+// A retry after a conflict costs a SELECT and this statement again.
 func (s *Store) Save(ctx context.Context, id string, ch sessions.Change) error {
 	if err := checkText(ch); err != nil {
 		return err
@@ -68,6 +70,9 @@ func (s *Store) Save(ctx context.Context, id string, ch sessions.Change) error {
 	if deleted == nil {
 		deleted = []string{} // NULL would make the whole data NULL
 	}
+	if len(ch.Expect) > 0 {
+		return s.conditional(ctx, id, ch, deleted, set)
+	}
 	if len(ch.Incr) > 0 {
 		return s.increment(ctx, id, ch, deleted, set)
 	}
@@ -82,7 +87,7 @@ func (s *Store) Save(ctx context.Context, id string, ch sessions.Change) error {
 }
 
 // errInterrupted is Save's answer for a record that is gone.
-var errInterrupted = fmt.Errorf("sessions: postgres save: %w", sessions.ErrInterrupted)
+var errInterrupted = wrapSentinel("sessions: postgres save", sessions.ErrInterrupted)
 
 // increment saves a change that has increments: see statements.increment.
 func (s *Store) increment(ctx context.Context, id string, ch sessions.Change, deleted []string, set string) error {
@@ -104,10 +109,52 @@ func (s *Store) increment(ctx context.Context, id string, ch sessions.Change, de
 	case saved:
 		return nil
 	case len(bad) > 0:
-		return fmt.Errorf("sessions: postgres save: incrementing %s: the value is not an integer, or the sum is outside the int64 range: %w",
-			quoteAll(bad), sessions.ErrNotInteger)
+		return wrapSentinel(fmt.Sprintf("sessions: postgres save: incrementing %s (or the sum is outside the int64 range)", quoteAll(bad)),
+			sessions.ErrNotInteger)
 	}
 	return errInterrupted
+}
+
+// conditional saves a change with expectations: see
+// statements.conditional. It is one statement, as a save without them is.
+func (s *Store) conditional(ctx context.Context, id string, ch sessions.Change, deleted []string, set string) error {
+	keys := make([]string, 0, len(ch.Incr))
+	deltas := make([]int64, 0, len(ch.Incr))
+	for k, d := range ch.Incr {
+		keys = append(keys, k)
+		deltas = append(deltas, d)
+	}
+	args := []any{id, deleted, set, keys, deltas, ch.Saved, ch.Expires, int64(ch.Expiry), time.Now(), storableText(ch.IP)}
+	var absent []any
+	for k, v := range ch.Expect {
+		switch {
+		case v == "":
+			absent = append(absent, k)
+		case !json.Valid([]byte(v)):
+			return fmt.Errorf("sessions: postgres save: the expected value of %q is not JSON text", k)
+		default:
+			args = append(args, k, v)
+		}
+	}
+	present := (len(args) - 10) / 2
+	args = append(args, absent...)
+	var (
+		saved, live, met bool
+		bad              []string
+	)
+	err := s.pool.QueryRow(ctx, s.sql.conditional(present, len(absent)), args...).Scan(&saved, &live, &met, &bad)
+	switch {
+	case err != nil:
+		return storeError("save", err)
+	case saved:
+		return nil
+	case !live:
+		return errInterrupted
+	case met && len(bad) > 0:
+		return wrapSentinel(fmt.Sprintf("sessions: postgres save: incrementing %s: the value is not an integer, or the sum is outside the int64 range",
+			quoteAll(bad)), sessions.ErrNotInteger)
+	}
+	return wrapSentinel("sessions: postgres save: a key the change expected was changed by a concurrent save", sessions.ErrConflict)
 }
 
 // insert creates the record, its increments starting from 0.
@@ -116,9 +163,42 @@ func (s *Store) insert(ctx context.Context, id string, ch sessions.Change) error
 	if err != nil {
 		return err
 	}
-	if _, err := s.pool.Exec(ctx, s.sql.insert, id, data, ch.UUID, ch.Created, ch.Saved, ch.Expires, int64(ch.Expiry),
-		ch.Principal, storableText(ch.IP), storableText(ch.UserAgent)); err != nil {
+	args := []any{id, data, ch.UUID, ch.Created, ch.Saved, ch.Expires, int64(ch.Expiry),
+		ch.Principal, storableText(ch.IP), storableText(ch.UserAgent)}
+	if ch.MaxUserSessions > 0 && ch.Principal != "" {
+		return s.insertCapped(ctx, ch, args)
+	}
+	if _, err := s.pool.Exec(ctx, s.sql.insert, args...); err != nil {
 		return storeError("save", err)
+	}
+	return nil
+}
+
+// insertCapped creates a login's record and applies its cap in one
+// transaction, still one round trip: a batch, which PostgreSQL runs as one
+// implicit transaction. The user's advisory lock comes first, so that the
+// DELETE, whose snapshot is taken after the lock, sees every login that
+// went before: concurrent logins leave the cap's number of sessions. The
+// DELETE returns the UUIDs it deleted, named through ch.Revoked once the
+// transaction has committed.
+func (s *Store) insertCapped(ctx context.Context, ch sessions.Change, args []any) error {
+	b := &pgx.Batch{}
+	b.Queue(s.sql.userLock, ch.Principal)
+	b.Queue(s.sql.insert, args...)
+	var revoked []string
+	b.Queue(s.sql.userDelete, ch.Principal, time.Now(), "", ch.UUID, ch.MaxUserSessions-1).
+		Query(func(rows pgx.Rows) error {
+			var err error
+			revoked, err = pgx.CollectRows(rows, pgx.RowTo[string])
+			return err
+		})
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return storeError("save", err)
+	}
+	if ch.Revoked != nil {
+		for _, uuid := range revoked {
+			ch.Revoked(uuid)
+		}
 	}
 	return nil
 }
@@ -132,12 +212,14 @@ func quoteAll(keys []string) string {
 	return strings.Join(quoted, ", ")
 }
 
-// Delete implements sessions.Store with one DELETE.
-func (s *Store) Delete(ctx context.Context, id string) error {
-	if _, err := s.pool.Exec(ctx, s.sql.remove, id); err != nil {
-		return storeError("delete", err)
+// Delete implements sessions.Store with one DELETE, which reports whether
+// it found a live row.
+func (s *Store) Delete(ctx context.Context, id string) (bool, error) {
+	var found bool
+	if err := s.pool.QueryRow(ctx, s.sql.remove, id, time.Now()).Scan(&found); err != nil {
+		return false, storeError("delete", err)
 	}
-	return nil
+	return found, nil
 }
 
 // Touch implements sessions.Store with one UPDATE of the last-seen time and

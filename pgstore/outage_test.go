@@ -78,7 +78,7 @@ func TestOutage(t *testing.T) {
 // counter's UPDATE waits: when the request's deadline passes, the answer is
 // 503. With pgx's default, the connection is dropped but the server goes on
 // waiting, and may save the change once the row is free; with a pool that
-// sends PostgreSQL a cancel request, as the README advises, the statement is
+// sends PostgreSQL a cancel request, as docs/postgres.md advises, the statement is
 // cancelled and the session stays as it was.
 func TestTimeoutIsUnavailable(t *testing.T) {
 	tests := []struct {
@@ -125,7 +125,7 @@ func TestTimeoutIsUnavailable(t *testing.T) {
 }
 
 // cancelOnTimeout makes the pool cancel a statement on the server when its
-// context ends, as the README advises.
+// context ends, as docs/postgres.md advises.
 func cancelOnTimeout(cfg *pgxpool.Config) {
 	cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
 		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: time.Second}

@@ -1,15 +1,22 @@
 package pgstore
 
+import (
+	"fmt"
+	"strings"
+)
+
 // statements are the SQL texts of the store's operations on one table. Each
 // request-time operation is one of them, so it costs one round trip.
 type statements struct {
 	load, insert, update, increment, touch, remove, cleanBatch string
-	userList, userDelete                                       string
+	userList, userDelete, userLock                             string
+	table                                                      string // quoted, for conditional
 }
 
 func newStatements(t table) statements {
 	q := t.quoted()
 	return statements{
+		table: q,
 		// $1 id, $2 now.
 		load: `SELECT data, ` + recordColumns + ` FROM ` + q + `
 WHERE id = $1 AND expires > $2`,
@@ -84,8 +91,15 @@ WHERE principal = $1 AND principal <> '' AND expires > $2`,
 ) AND expires > $2
 RETURNING uuid`,
 
-		// $1 id.
-		remove: `DELETE FROM ` + q + ` WHERE id = $1`,
+		// Serializes the logins of one user under a cap until the end of
+		// the transaction, so that each one's DELETE sees the sessions of
+		// those before it. $1 principal.
+		userLock: `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
+
+		// Whether a live row was there: of concurrent deletes of one row,
+		// one finds it. $1 id, $2 now.
+		remove: `WITH d AS (DELETE FROM ` + q + ` WHERE id = $1 RETURNING expires)
+SELECT EXISTS (SELECT FROM d WHERE expires > $2)`,
 
 		// Up to $2 expired rows, oldest first, by the index on expires;
 		// rows that a request holds are skipped, not waited for. A row
@@ -102,6 +116,69 @@ RETURNING uuid, principal`,
 // recordColumns are the columns of a sessions.Record but its values, in
 // the order of recordFields.
 const recordColumns = `uuid, created, saved, last_seen, expires, expiry_ns, principal, ip, user_agent`
+
+// conditional is the statement of a conditional save (Change.Expect) with
+// present keys expected to hold a value and absent keys expected absent:
+// the update with increments, applied only if every expectation holds.
+// The values are compared as jsonb, so that other text of the same value
+// (the text Load returned) matches.
+//
+// Each expectation is a plain comparison on the row, not a subquery:
+// PostgreSQL checks the WHERE again on the row as a concurrent save left
+// it, and a comparison is checked on that row version, where a NOT EXISTS
+// over a list of expectations, planned as an anti-join, can be passed on
+// the row the statement first saw. So the text depends on the number of
+// expectations, one or two in practice, and each count is prepared once.
+//
+// When nothing was saved, the final SELECT tells why from the row as the
+// statement first saw it: gone, an expectation unmet, a key in an
+// increment's way; when none of these shows, a concurrent save changed
+// the row meanwhile, which is a conflict too.
+//
+// $1 to $10 as increment's; from $11, each present key and its expected
+// value, then each absent key. It answers saved, live, met and the keys
+// in the way.
+func (st statements) conditional(present, absent int) string {
+	q := st.table
+	return `WITH saved AS (
+	UPDATE ` + q + ` AS s SET
+		data = (s.data - $2::text[]) || $3::jsonb || coalesce((
+			SELECT jsonb_object_agg(i.key, (coalesce(s.data->>i.key, '0')::numeric + i.delta)::bigint)
+			FROM unnest($4::text[], $5::bigint[]) AS i(key, delta)), '{}'),
+		saved = $6, last_seen = $6, expires = $7, expiry_ns = $8, ip = coalesce(nullif($10, ''), s.ip)
+	WHERE s.id = $1 AND s.expires > $9 AND jsonb_typeof(s.data) = 'object'
+		AND ` + expected("s.data", present, absent) + `
+		AND NOT EXISTS (SELECT FROM unnest($4::text[], $5::bigint[]) AS i(key, delta)
+			WHERE NOT ` + incrementable("s.data->i.key", "i.delta") + `)
+	RETURNING 1
+), cur AS (
+	SELECT s.data FROM ` + q + ` AS s
+	WHERE s.id = $1 AND s.expires > $9 AND jsonb_typeof(s.data) = 'object'
+)
+SELECT EXISTS (SELECT FROM saved), EXISTS (SELECT FROM cur),
+	coalesce((SELECT ` + expected("cur.data", present, absent) + ` FROM cur), false),
+	(SELECT array_agg(i.key ORDER BY i.key) FROM cur, unnest($4::text[], $5::bigint[]) AS i(key, delta)
+		WHERE NOT ` + incrementable("cur.data->i.key", "i.delta") + `)`
+}
+
+// expected is SQL that holds when data holds the expected values of the
+// present keys, parameters $11 on in key and value pairs, and none of the
+// absent keys that follow them.
+func expected(data string, present, absent int) string {
+	var b strings.Builder
+	b.WriteString("(true")
+	p := 11
+	for range present {
+		fmt.Fprintf(&b, " AND %s->$%d::text = $%d::jsonb", data, p, p+1)
+		p += 2
+	}
+	for range absent {
+		fmt.Fprintf(&b, " AND %s->$%d::text IS NULL", data, p)
+		p++
+	}
+	b.WriteString(")")
+	return b.String()
+}
 
 // incrementable is SQL that holds when the JSON value v is an integer
 // written as one (no decimals: 3.0 is a float's text, as Redis's HINCRBY

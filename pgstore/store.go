@@ -11,12 +11,15 @@
 // It is a module of its own, so that an application that keeps sessions
 // elsewhere never depends on pgx.
 //
-// Each session is one row of one table (see New for its columns), and each
+// Each session is one row of one table (see Schema for its columns), and each
 // store operation is one SQL statement: Load one SELECT, a save of a
 // changed session one UPDATE that applies the change, increments included,
 // to the row as it is then, a new session one INSERT, Touch and Delete one
 // statement each. Concurrent requests that change different keys of one
-// session, or increment the same counter, lose nothing.
+// session, or increment the same counter, lose nothing. A conditional
+// save (sessions.Update, flashes) is one UPDATE too, whose WHERE compares
+// the expected values as jsonb; a retry after a conflict costs a SELECT
+// and that UPDATE again.
 //
 // It implements sessions.UserStore: a user's sessions are the rows with
 // that principal, listed and deleted by one statement each through an
@@ -76,7 +79,7 @@ type Option func(*Store)
 // schema of the search path, or "schema.name". Each part is quoted, so it is
 // taken as written, case included, and may hold any character but a dot.
 // The default is "sessions". The schema must exist; the table and its
-// indexes are created when missing.
+// indexes are created when missing (see Schema).
 //
 // New panics when a part is empty, when there is more than one dot, or when
 // the table's name is longer than 49 bytes (its index names must fit
@@ -114,30 +117,25 @@ const (
 )
 
 // New returns a Store that keeps sessions in a table of the database that
-// pool connects to, creating the table and its indexes when they are
-// missing, and starts the cleaner of expired rows. New is safe to call from
-// several processes at once: they take turns creating the table, under an
-// advisory lock. When the table and its indexes exist, New creates nothing,
-// so a role without the right to create tables can use one made beforehand.
-// The store never closes pool: its owner does, after Close.
+// pool connects to, creating the table and its indexes when the table is
+// missing (the statements of Schema), and starts the cleaner of expired
+// rows. New is safe to call from several processes at once: they take turns
+// creating the table, under an advisory lock. The store never closes pool:
+// its owner does, after Close.
 //
-// The table has one row per session:
-//
-//	id         text PRIMARY KEY  the SHA-256 digest of the token, in hex; never the token
-//	data       jsonb             one member per session key: {"greeting": "Hello", "num_visits": 3}
-//	uuid       text              the session's public handle (Session.UUID)
-//	created    timestamptz       first save
-//	saved      timestamptz       last save
-//	last_seen  timestamptz       last save or touch
-//	expires    timestamptz       when the session ends; the row is deleted after it
-//	expiry_ns  bigint            Session.SetExpiry's policy in nanoseconds
-//	principal, ip, user_agent  text  the user bound at login ("" when anonymous)
-//
-// with an index on expires for the cleaner and one on principal for a
-// user's sessions.
+// A table made beforehand, by a migration that ran Schema's statements,
+// is only read about: a role that may only SELECT, INSERT, UPDATE and
+// DELETE on it can use the store. Its two indexes are recognized by their
+// columns, whatever their names: one whose first column is expires, and
+// one whose first column is principal, complete or partial as Schema's
+// (only the rows of logged-in users). When one is missing New creates it,
+// which only the table's owner may do.
 //
 // New returns an error wrapping sessions.ErrUnavailable when PostgreSQL
-// cannot be reached, and panics when an option is impossible.
+// cannot be reached ("connecting"). When the table or an index is missing
+// and the role may not create it, or the role lacks a privilege the store
+// needs, the error names the object, the privilege and the statement that
+// fixes it. New panics when an option is impossible.
 func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error) {
 	if pool == nil {
 		panic("pgstore: New needs a pool: pass pgxpool.New(ctx, databaseURL)")
@@ -150,7 +148,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 		panic(fmt.Sprintf("pgstore: WithCleanupInterval(%v): the interval must be positive; the default is %v", s.interval, defaultCleanupInterval))
 	}
 	if err := createSchema(ctx, pool, s.table); err != nil {
-		return nil, storeError("creating the table "+s.table.quoted(), err)
+		return nil, err
 	}
 	s.sql = newStatements(s.table)
 	cleanCtx, stop := context.WithCancel(context.Background())

@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,10 +36,20 @@ import (
 // values, so a store may return equal JSON text spaced or ordered
 // differently.
 //
+// Run checks that Delete reports whether it found the record, and that of
+// concurrent deletes of one record exactly one finds it.
+//
+// Run checks conditional saves (sessions.Change.Expect) too: a change
+// whose expectations hold is applied whole, one whose expectation fails
+// changes nothing and answers sessions.ErrConflict, and concurrent
+// conditional read-modify-writes of one key lose nothing. A store that
+// ignores Expect fails these cases.
+//
 // When the store implements sessions.UserStore, Run also checks the
 // per-user index: the tag, the listing, each selection of a deletion, that
-// dead sessions are never listed, and a deletion racing new sessions of
-// the same user.
+// dead sessions are never listed, a deletion racing new sessions of the
+// same user, Delete racing DeleteUserSessions, and logins with
+// Change.MaxUserSessions, one at a time and concurrent.
 func Run(t *testing.T, newStore func(t *testing.T) sessions.Store) {
 	t.Helper()
 	for _, tc := range cases {
@@ -70,6 +81,7 @@ var cases = []testCase{
 	{"NoResurrection", testNoResurrection},
 	{"NewReplaces", testNewReplaces},
 	{"Delete", testDelete},
+	{"DeleteFindsOnce", testDeleteFindsOnce},
 	{"ExpiredIsNotFound", testExpired},
 	{"ExpiresInTime", testExpiresInTime},
 	{"Touch", testTouch},
@@ -78,6 +90,125 @@ var cases = []testCase{
 	{"OddKeysAndValues", testOddValues},
 	{"ConcurrentIncr", testConcurrentIncr},
 	{"ConcurrentDifferentKeys", testConcurrentKeys},
+	{"ConditionalSave", testConditionalSave},
+	{"ConditionalSaveOnMissingRecord", testConditionalMissing},
+	{"ConcurrentConditionalSaves", testConcurrentConditional},
+}
+
+// testConditionalSave checks Change.Expect: a save whose expectations hold
+// (a value as Load returned it, a key absent) applies the whole change; one
+// whose expectation fails changes nothing, not its other keys, deletions or
+// increments, and answers ErrConflict. A store that ignored Expect would
+// apply the stale change and fail here.
+func testConditionalSave(t *testing.T, st sessions.Store) {
+	id := NewID()
+	ch := create(t, st, id, map[string]string{"cart": `["a"]`, "n": "1", "other": `"o"`, "gone": "true"})
+	read := mustLoad(t, st, id).Values["cart"]
+
+	ok := update(ch)
+	ok.Set = map[string]string{"cart": `["a","b"]`, "other": `"p"`}
+	ok.Incr = map[string]int64{"n": 1}
+	ok.Delete = []string{"gone"}
+	ok.Expect = map[string]string{"cart": read, "missing": ""}
+	if err := st.Save(ctx(t), id, ok); err != nil {
+		t.Fatalf("Save with expectations that hold: %v", err)
+	}
+	want := map[string]string{"cart": `["a","b"]`, "n": "2", "other": `"p"`}
+	equalValues(t, mustLoad(t, st, id).Values, want)
+
+	for _, tc := range []struct {
+		name   string
+		expect map[string]string
+	}{
+		{"a stale value", map[string]string{"cart": read}},
+		{"a present key expected absent", map[string]string{"cart": ""}},
+		{"an absent key expected present", map[string]string{"missing": `1`}},
+		{"one of two unmet", map[string]string{"cart": mustLoad(t, st, id).Values["cart"], "other": `"o"`}},
+	} {
+		stale := update(ch)
+		stale.Set = map[string]string{"cart": `["a","c"]`, "new": "1"}
+		stale.Incr = map[string]int64{"n": 5, "fresh": 1}
+		stale.Delete = []string{"other"}
+		stale.Expect = tc.expect
+		if err := st.Save(ctx(t), id, stale); !errors.Is(err, sessions.ErrConflict) {
+			t.Fatalf("Save expecting %s: err = %v, want ErrConflict", tc.name, err)
+		}
+		equalValues(t, mustLoad(t, st, id).Values, want)
+	}
+}
+
+// testConditionalMissing checks that a conditional save to a record that is
+// gone is ErrInterrupted, as any save to it is, and brings nothing back.
+func testConditionalMissing(t *testing.T, st sessions.Store) {
+	id := NewID()
+	ch := create(t, st, id, map[string]string{"cart": `["a"]`})
+	if _, err := st.Delete(ctx(t), id); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	up := update(ch)
+	up.Set = map[string]string{"cart": `["a","b"]`}
+	up.Expect = map[string]string{"cart": `["a"]`}
+	if err := st.Save(ctx(t), id, up); !errors.Is(err, sessions.ErrInterrupted) {
+		t.Fatalf("conditional Save on a deleted record: err = %v, want ErrInterrupted", err)
+	}
+	mustNotFind(t, st, id)
+}
+
+// testConcurrentConditional runs many read-modify-writes of one key at
+// once, each loading the list, appending its item and saving on the
+// condition that the list is unchanged, again until it is: every item
+// must be there. A check that is not atomic with the write loses some.
+func testConcurrentConditional(t *testing.T, st sessions.Store) {
+	id := NewID()
+	ch := create(t, st, id, map[string]string{"list": `[]`})
+	const n = 20
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- appendUntilSaved(t, st, id, ch, strconv.Itoa(i))
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	if err := json.Unmarshal([]byte(mustLoad(t, st, id).Values["list"]), &got); err != nil {
+		t.Fatalf("list: %v", err)
+	}
+	if len(got) != n {
+		t.Fatalf("after %d concurrent conditional appends the list holds %d items: %v", n, len(got), got)
+	}
+}
+
+// appendUntilSaved appends item to the list under id, as Update does: load,
+// change, save on the condition, again on a conflict.
+func appendUntilSaved(t *testing.T, st sessions.Store, id string, base sessions.Change, item string) error {
+	for range 1000 {
+		rec, found, err := st.Load(ctx(t), id)
+		if err != nil || !found {
+			return fmt.Errorf("Load: found=%v err=%v", found, err)
+		}
+		var list []string
+		if err := json.Unmarshal([]byte(rec.Values["list"]), &list); err != nil {
+			return fmt.Errorf("list: %w", err)
+		}
+		next, _ := json.Marshal(append(list, item))
+		up := update(base)
+		up.Set = map[string]string{"list": string(next)}
+		up.Expect = map[string]string{"list": rec.Values["list"]}
+		err = st.Save(ctx(t), id, up)
+		if !errors.Is(err, sessions.ErrConflict) {
+			return err
+		}
+	}
+	return fmt.Errorf("item %s: 1000 conflicts in a row", item)
 }
 
 // NewID returns a random store id of the form the middleware uses.
@@ -280,7 +411,7 @@ func testIncrNotInteger(t *testing.T, st sessions.Store) {
 func testNoResurrection(t *testing.T, st sessions.Store) {
 	id := NewID()
 	ch := create(t, st, id, map[string]string{"a": "1"})
-	if err := st.Delete(ctx(t), id); err != nil {
+	if _, err := st.Delete(ctx(t), id); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}
 	up := update(ch)
@@ -308,13 +439,61 @@ func testDelete(t *testing.T, st sessions.Store) {
 	id, other := NewID(), NewID()
 	create(t, st, id, map[string]string{"a": "1"})
 	create(t, st, other, map[string]string{"b": "2"})
-	if err := st.Delete(ctx(t), id); err != nil {
-		t.Fatalf("Delete: %v", err)
+	if found, err := st.Delete(ctx(t), id); err != nil || !found {
+		t.Fatalf("Delete = %v, %v; want true, nil", found, err)
 	}
 	mustNotFind(t, st, id)
 	equalValues(t, mustLoad(t, st, other).Values, map[string]string{"b": "2"})
-	if err := st.Delete(ctx(t), NewID()); err != nil {
-		t.Fatalf("Delete of a missing record: %v", err)
+	if found, err := st.Delete(ctx(t), id); err != nil || found {
+		t.Fatalf("Delete of a deleted record = %v, %v; want false, nil", found, err)
+	}
+	if found, err := st.Delete(ctx(t), NewID()); err != nil || found {
+		t.Fatalf("Delete of a missing record = %v, %v; want false, nil", found, err)
+	}
+	expired := NewID()
+	ch := create(t, st, expired, map[string]string{"a": "1"})
+	up := update(ch)
+	up.Expires = time.Now().Add(-time.Second)
+	if err := st.Save(ctx(t), expired, up); err != nil {
+		t.Fatalf("Save: %v", err)
+	}
+	if found, err := st.Delete(ctx(t), expired); err != nil || found {
+		t.Fatalf("Delete of an expired record = %v, %v; want false, nil", found, err)
+	}
+}
+
+// testDeleteFindsOnce deletes one record from many goroutines at once:
+// exactly one of them finds it, which is how the middleware keeps a
+// revoked session from being saved again under a new id.
+func testDeleteFindsOnce(t *testing.T, st sessions.Store) {
+	const deleters, rounds = 8, 10
+	for range rounds {
+		id := NewID()
+		create(t, st, id, map[string]string{"a": "1"})
+		var (
+			wg    sync.WaitGroup
+			found atomic.Int32
+		)
+		start := make(chan struct{})
+		for range deleters {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				ok, err := st.Delete(ctx(t), id)
+				if err != nil {
+					t.Errorf("Delete: %v", err)
+				}
+				if ok {
+					found.Add(1)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if n := found.Load(); n != 1 {
+			t.Fatalf("%d concurrent deletes of one record reported finding it %d times, want once", deleters, n)
+		}
 	}
 }
 

@@ -26,6 +26,9 @@ var userCases = []struct {
 	{"UserChurn", testUserChurn},
 	{"UserConcurrentLogin", testUserConcurrentLogin},
 	{"UserListDuringLogins", testUserListDuringLogins},
+	{"UserDeleteFindsOnce", testUserDeleteFindsOnce},
+	{"UserLoginCap", testUserLoginCap},
+	{"UserConcurrentLoginsUnderCap", testUserConcurrentLoginsUnderCap},
 }
 
 // userSession is a session of a user that the suite created.
@@ -192,7 +195,7 @@ func testUserListDropsDead(t *testing.T, st sessions.UserStore) {
 	now := time.Now()
 	live := login(t, st, ann, now)
 	deleted := login(t, st, ann, now)
-	if err := st.Delete(ctx(t), deleted.id); err != nil {
+	if _, err := st.Delete(ctx(t), deleted.id); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}
 	touched := login(t, st, ann, now)
@@ -333,7 +336,7 @@ func testUserChurn(t *testing.T, st sessions.UserStore) {
 		u := login(t, st, ann, time.Now())
 		switch i % 3 {
 		case 0:
-			if err := st.Delete(ctx(t), u.id); err != nil {
+			if _, err := st.Delete(ctx(t), u.id); err != nil {
 				t.Fatalf("Delete: %v", err)
 			}
 		case 1:
@@ -487,5 +490,169 @@ func testUserListDuringLogins(t *testing.T, st sessions.UserStore) {
 	}
 	if n := len(listed(t, st, p)); n != logins*each {
 		t.Fatalf("listed %d sessions, want %d", n, logins*each)
+	}
+}
+
+// testUserDeleteFindsOnce deletes a user's session with Delete while
+// DeleteUserSessions deletes it too: only one of them finds it.
+func testUserDeleteFindsOnce(t *testing.T, st sessions.UserStore) {
+	for range 10 {
+		p := newPrincipal("ann")
+		u := login(t, st, p, time.Now())
+		var (
+			wg    sync.WaitGroup
+			found atomic.Int32
+		)
+		start := make(chan struct{})
+		for i := range 6 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				if i%2 == 0 {
+					ok, err := st.Delete(ctx(t), u.id)
+					if err != nil {
+						t.Errorf("Delete: %v", err)
+					}
+					if ok {
+						found.Add(1)
+					}
+					return
+				}
+				n, err := st.DeleteUserSessions(ctx(t), p, sessions.UserSelection{})
+				if err != nil {
+					t.Errorf("DeleteUserSessions: %v", err)
+				}
+				found.Add(int32(n))
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if n := found.Load(); n != 1 {
+			t.Fatalf("concurrent Delete and DeleteUserSessions of one session found it %d times, want once", n)
+		}
+	}
+}
+
+// capLogin creates a session of principal as a login under a cap of max
+// sessions does, and returns the UUIDs the store named through
+// Change.Revoked.
+func capLogin(t *testing.T, st sessions.UserStore, principal string, max int) (userSession, []string, error) {
+	now := time.Now()
+	u := userSession{id: userID(t, st, principal), uuid: NewID()[:36]}
+	var revoked []string
+	u.ch = sessions.Change{
+		New: true, UUID: u.uuid, Created: now, Saved: now, Expires: now.Add(time.Hour),
+		Principal: principal, MaxUserSessions: max,
+		Revoked: func(uuid string) { revoked = append(revoked, uuid) },
+	}
+	err := st.Save(ctx(t), u.id, u.ch)
+	u.ch.Revoked = nil
+	return u, revoked, err
+}
+
+// wantRevoked fails unless named holds exactly the UUIDs of want, in any
+// order.
+func wantRevoked(t *testing.T, named []string, want ...userSession) {
+	t.Helper()
+	named = slices.Clone(named)
+	slices.Sort(named)
+	gone := uuidsOf(want...)
+	slices.Sort(gone)
+	if !slices.Equal(named, gone) {
+		t.Fatalf("Change.Revoked was called with %q, want the UUIDs the cap deleted, %q", named, gone)
+	}
+}
+
+// testUserLoginCap checks that a save with MaxUserSessions keeps the new
+// session and the most recently seen others up to the cap, and names
+// through Change.Revoked exactly the sessions it deleted.
+func testUserLoginCap(t *testing.T, st sessions.UserStore) {
+	ann, bob := newPrincipal("ann"), newPrincipal("bob")
+	now := time.Now()
+	old := login(t, st, ann, now.Add(-3*time.Minute))
+	recent := login(t, st, ann, now.Add(-time.Minute))
+	middle := login(t, st, ann, now.Add(-2*time.Minute))
+	other := login(t, st, bob, now.Add(-time.Hour))
+	u, revoked, err := capLogin(t, st, ann, 2)
+	if err != nil {
+		t.Fatalf("Save(New, MaxUserSessions 2): %v", err)
+	}
+	wantRevoked(t, revoked, old, middle)
+	wantListed(t, st, ann, u, recent)
+	mustNotFind(t, st, old.id)
+	mustNotFind(t, st, middle.id)
+	wantListed(t, st, bob, other)
+	v, revoked, err := capLogin(t, st, ann, 1)
+	if err != nil {
+		t.Fatalf("Save(New, MaxUserSessions 1): %v", err)
+	}
+	wantRevoked(t, revoked, u, recent)
+	wantListed(t, st, ann, v)
+	w, revoked, err := capLogin(t, st, bob, 3)
+	if err != nil {
+		t.Fatalf("Save(New, MaxUserSessions 3): %v", err)
+	}
+	wantRevoked(t, revoked)
+	wantListed(t, st, bob, w, other)
+}
+
+// testUserConcurrentLoginsUnderCap runs logins of one user at once under a
+// cap: the save and the cap are one atomic step, so the user is left with
+// exactly the cap's number of sessions, the one whose save finished last
+// among them, and each session the caps deleted is named through
+// Change.Revoked exactly once.
+func testUserConcurrentLoginsUnderCap(t *testing.T, st sessions.UserStore) {
+	const logins, rounds = 8, 10
+	for round := range rounds {
+		max := 1 + round%3
+		p := newPrincipal(fmt.Sprintf("ann-%d", round))
+		var (
+			wg      sync.WaitGroup
+			mu      sync.Mutex
+			created []userSession
+			revoked []string
+		)
+		start := make(chan struct{})
+		for range logins {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				u, named, err := capLogin(t, st, p, max)
+				if err != nil {
+					t.Errorf("Save(New, MaxUserSessions %d): %v", max, err)
+					return
+				}
+				mu.Lock()
+				created = append(created, u)
+				revoked = append(revoked, named...)
+				mu.Unlock()
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if t.Failed() {
+			return
+		}
+		got := listed(t, st, p)
+		if len(got) != max {
+			t.Fatalf("round %d: %d concurrent logins under a cap of %d left %d sessions, want %d", round, logins, max, len(got), max)
+		}
+		alive := 0
+		var gone []userSession
+		for _, u := range created {
+			if _, found, err := st.Load(ctx(t), u.id); err != nil {
+				t.Fatalf("Load: %v", err)
+			} else if found {
+				alive++
+			} else {
+				gone = append(gone, u)
+			}
+		}
+		if alive != max {
+			t.Fatalf("round %d: %d sessions alive, want %d", round, alive, max)
+		}
+		wantRevoked(t, revoked, gone...)
 	}
 }

@@ -2,9 +2,11 @@ module github.com/ginsessions/sessions/websockettest
 
 go 1.26.0
 
+replace github.com/ginsessions/sessions => ../
+
 require (
 	github.com/gin-gonic/gin v1.12.0
-	github.com/ginsessions/sessions v0.0.0-00010101000000-000000000000
+	github.com/ginsessions/sessions v0.1.0
 	github.com/gorilla/websocket v1.5.3
 )
 
@@ -43,5 +45,3 @@ require (
 	golang.org/x/text v0.34.0 // indirect
 	google.golang.org/protobuf v1.36.10 // indirect
 )
-
-replace github.com/ginsessions/sessions => ../

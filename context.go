@@ -161,7 +161,10 @@ type sessionData struct {
 	// is read again from it when needed (see discard).
 	stored   bool // a live record is under token: loaded, or saved by this request
 	modified bool // changed during this request (Django's modified)
-	login    bool // Login: apply WithMaxSessionsPerUser after the save
+	// cycled is what the next new record starts (see startedKind):
+	// EventCycled after CycleKey, EventLoggedIn after Login, whose save
+	// applies WithMaxSessionsPerUser; 0 otherwise. One byte, as a flag.
+	cycled EventKind
 
 	// Commit state.
 	persisted    bool // the overlay holds nothing that is not saved
@@ -458,8 +461,12 @@ func (s *Session) Flush() {
 func (s *Session) flush(strict bool) error {
 	s.load()
 	s.change()
-	err := s.kill(strict)
+	ended, err := s.kill(strict)
+	if ended {
+		s.emit(EventFlushed, s.rec.UUID, s.rec.Principal, nil)
+	}
 	s.local, s.incr, s.deleted, s.pending = nil, nil, nil, nil
+	s.cycled = 0 // a new session follows, not this one's Login or CycleKey
 	s.rec = Record{}
 	s.expiry = 0
 	return err

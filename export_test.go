@@ -25,3 +25,6 @@ func MemoryIndexLen(s *MemoryStore) int {
 	}
 	return n
 }
+
+// MemoryRemoveExpired runs one pass of a memory store's janitor.
+func MemoryRemoveExpired(s *MemoryStore) { s.removeExpired() }

@@ -194,9 +194,10 @@ func (s *Session) fail(err error) {
 // the session goes on under a new token: a stored record that the delete
 // did not find was revoked or logged out by another request meanwhile (or
 // replaced by a concurrent login from the same cookie), and the request
-// fails with errRevoked rather than bring it back.
-func (s *Session) kill(strict bool) error {
-	var err error
+// fails with errRevoked rather than bring it back. ended reports that the
+// delete ended a stored session: it found the record, so that no other
+// request's revocation or logout ended it first.
+func (s *Session) kill(strict bool) (ended bool, err error) {
 	if s.id != "" {
 		var found bool
 		found, err = s.mw.store.Delete(s.storeCtx(), s.id)
@@ -206,6 +207,8 @@ func (s *Session) kill(strict bool) error {
 		case strict && s.stored && !found:
 			err = errRevoked
 			s.fail(err)
+		default:
+			ended = s.stored && found
 		}
 	}
 	s.stored, s.token, s.id = false, "", ""
@@ -213,7 +216,7 @@ func (s *Session) kill(strict bool) error {
 	// The data will be saved as a new record, which no other request
 	// holds: it needs no condition.
 	s.pending = nil
-	return err
+	return ended, err
 }
 
 // cycle is CycleKey's transition.
@@ -223,7 +226,9 @@ func (s *Session) cycle() {
 		return
 	}
 	s.change()
-	_ = s.kill(true) // a failure fails the session
+	if _, err := s.kill(true); err == nil { // a failure fails the session
+		s.cycled = EventCycled
+	}
 }
 
 // save is Save's transition.
@@ -499,7 +504,7 @@ func (s *Session) persist(commit bool) error {
 	}
 	ch.Expires = m.deadline(now, now, ch.Created, s.expiry)
 	s.bindChange(&ch)
-	if ch.New && s.login && ch.Principal != "" {
+	if ch.New && s.cycled == EventLoggedIn && ch.Principal != "" {
 		// The cap is part of the login's save: see UserStore.
 		ch.MaxUserSessions = m.maxPerUser
 	}
@@ -509,7 +514,10 @@ func (s *Session) persist(commit bool) error {
 	if err := s.saveChange(id, &ch); err != nil {
 		return err
 	}
-	s.login = false
+	if ch.New && m.hooks.Event != nil {
+		s.emitStarted(s.startedKind(), ch.UUID, ch.Principal)
+	}
+	s.cycled = 0
 	if ch.New {
 		s.rec.Values = ch.Set
 		s.local, s.incr, s.deleted = nil, nil, nil
@@ -623,8 +631,12 @@ func (s *Session) verify() error {
 // holds a cookie, arranges for it to be expired.
 func (s *Session) discard() error {
 	if s.stored {
-		if _, err := s.mw.store.Delete(s.storeCtx(), s.id); err != nil {
+		found, err := s.mw.store.Delete(s.storeCtx(), s.id)
+		if err != nil {
 			return err
+		}
+		if found { // else a revocation or logout ended it first, and said so
+			s.emit(EventFlushed, s.rec.UUID, s.rec.Principal, nil)
 		}
 	}
 	s.stored, s.token, s.id = false, "", ""

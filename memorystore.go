@@ -38,6 +38,7 @@ type MemoryStore struct {
 	count    atomic.Int64 // records held, in every shard
 	interval time.Duration
 	now      func() time.Time
+	events   StoreHooks // AddHooks: see memoryevents.go
 
 	stop      chan struct{}
 	done      chan struct{}
@@ -133,6 +134,7 @@ func (s *MemoryStore) Save(_ context.Context, id string, ch Change) error {
 	}
 	var gone []memoryBinding
 	var err error
+	var revoked []string // by the cap
 	if ch.New && ch.Principal != "" {
 		// Filing the new record and creating it is one step for the
 		// user's index: see memoryUsers.
@@ -141,7 +143,7 @@ func (s *MemoryStore) Save(_ context.Context, id string, ch Change) error {
 		if err == nil {
 			s.users.add(ch.Principal, key)
 			if ch.MaxUserSessions > 0 {
-				s.deleteUser(ch.Principal, UserSelection{Except: ch.UUID, Keep: ch.MaxUserSessions - 1})
+				revoked = s.deleteUser(ch.Principal, UserSelection{Except: ch.UUID, Keep: ch.MaxUserSessions - 1})
 			}
 		}
 		s.users.mu.Unlock()
@@ -157,6 +159,11 @@ func (s *MemoryStore) Save(_ context.Context, id string, ch Change) error {
 		}
 	}
 	s.forget(gone)
+	if err == nil && ch.Revoked != nil {
+		for _, uuid := range revoked {
+			ch.Revoked(uuid)
+		}
+	}
 	return err
 }
 
@@ -215,10 +222,14 @@ func (s *MemoryStore) evictSoonest(keep [32]byte, gone *[]memoryBinding) bool {
 	}
 	from.mu.Lock()
 	// A concurrent request may have removed it meanwhile.
-	if from.items[victim.id] == victim {
+	removed := from.items[victim.id] == victim
+	if removed {
 		from.remove(victim, gone)
 	}
 	from.mu.Unlock()
+	if removed && s.events.Listening() {
+		s.reportEvicted(victim)
+	}
 	return true
 }
 
@@ -247,14 +258,21 @@ func (s *MemoryStore) Delete(_ context.Context, id string) (bool, error) {
 	}
 	var gone []memoryBinding
 	found := false
+	var expired *memoryRecord
 	sh := s.shard(key)
 	sh.mu.Lock()
 	if r := sh.items[key]; r != nil {
 		found = r.expires > s.now().UnixNano()
 		sh.remove(r, &gone)
+		if !found && s.events.Listening() {
+			expired = r // the janitor would have reported it
+		}
 	}
 	sh.mu.Unlock()
 	s.forget(gone)
+	if expired != nil {
+		s.report(context.Background(), []Event{expired.event(EventExpired, s.now())})
+	}
 	return found, nil
 }
 
@@ -430,17 +448,24 @@ func (s *MemoryStore) janitor() {
 
 // removeExpired drops every expired record, earliest first.
 func (s *MemoryStore) removeExpired() {
-	now := s.now().UnixNano()
+	at := s.now()
+	now := at.UnixNano()
+	listening := s.events.Listening()
 	var gone []memoryBinding
+	var ended []Event
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.Lock()
 		for len(sh.byExpiry) > 0 && sh.byExpiry[0].expires <= now {
+			if listening {
+				ended = append(ended, sh.byExpiry[0].event(EventExpired, at))
+			}
 			sh.remove(sh.byExpiry[0], &gone)
 		}
 		sh.mu.Unlock()
 	}
 	s.forget(gone)
+	s.report(context.Background(), ended)
 }
 
 // memoryShard is one lock's worth of records, with a heap ordered by

@@ -114,27 +114,32 @@ func (s *MemoryStore) LoadUserSessions(_ context.Context, principal string) ([]R
 // DeleteUserSessions implements UserStore.
 func (s *MemoryStore) DeleteUserSessions(_ context.Context, principal string, sel UserSelection) (int, error) {
 	s.users.mu.Lock()
-	defer s.users.mu.Unlock()
-	return s.deleteUser(principal, sel), nil
+	ended := s.deleteUser(principal, sel)
+	s.users.mu.Unlock()
+	if sel.Deleted != nil {
+		for _, uuid := range ended {
+			sel.Deleted(uuid)
+		}
+	}
+	return len(ended), nil
 }
 
 // deleteUser deletes the sessions of principal that sel picks and returns
-// how many. The caller holds s.users.mu.
-func (s *MemoryStore) deleteUser(principal string, sel UserSelection) int {
+// their UUIDs. The caller holds s.users.mu.
+func (s *MemoryStore) deleteUser(principal string, sel UserSelection) (ended []string) {
 	recs, keys := s.userRecords(principal)
 	var gone []memoryBinding // the bindings are dropped right here
-	n := 0
 	for _, i := range sel.pick(recs) {
 		sh := s.shard(keys[i])
 		sh.mu.Lock()
 		if r := sh.items[keys[i]]; r != nil {
 			sh.remove(r, &gone)
-			n++
+			ended = append(ended, recs[i].UUID)
 		}
 		sh.mu.Unlock()
 		s.users.drop(principal, keys[i])
 	}
-	return n
+	return ended
 }
 
 var _ UserStore = (*MemoryStore)(nil)

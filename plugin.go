@@ -72,6 +72,7 @@ type middleware struct {
 	logger       *slog.Logger
 	loggerSet    bool
 	maxPerUser   int
+	hooks        Hooks // WithHooks; store is wrapped to report to them
 	key          string
 	keyAny       any // key, boxed once rather than on every request
 	selfKey      any // middlewareKey{m}, under which a request's context finds its session
@@ -268,6 +269,7 @@ func newMiddleware(store Store, opts []Option) *middleware {
 	for _, opt := range opts {
 		opt(m)
 	}
+	m.addHooks()
 	m.check()
 	m.formatCookie()
 	m.keyAny = m.key

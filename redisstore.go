@@ -73,7 +73,9 @@ type RedisStore struct {
 	tags      redisTags // the per-user index's tags: see redisusers.go
 	logger    *slog.Logger
 	loggerSet bool
-	txs       sync.Pool // of redis.Pipeliner from client.TxPipeline: see exec
+	txs       sync.Pool  // of redis.Pipeliner from client.TxPipeline: see exec
+	events    StoreHooks // AddHooks: see redisevents.go
+	sweep     redisSweep // reports the expiry of logged-in sessions: see redisevents.go
 }
 
 // RedisOption configures NewRedisStore.

@@ -1,12 +1,17 @@
 package sessions
 
+import (
+	"context"
+	"time"
+)
+
 // RedisScripts returns the sources of the Redis store's scripts, so that a
 // test can put them in the servers' script caches before it counts round
 // trips.
 func RedisScripts() []string {
 	return []string{newLua, updateLua, touchLua, newUserScript.src.(string), updateUserScript.src.(string), touchUserScript.src.(string),
 		deleteUserRecordScript.src.(string), listUserScript.src.(string), deleteUserScript.src.(string), tagKeyScript.src.(string),
-		loginCapScript.src.(string)}
+		loginCapScript.src.(string), sweepUserScript.src.(string), ackUserScript.src.(string)}
 }
 
 // RedisKey is the key under which a RedisStore with the given prefix keeps
@@ -21,4 +26,8 @@ func RedisUserIndex(prefix, tag, principal string) string {
 
 // RedisUserIndexMargin is how much longer than each of its records a
 // RedisStore keeps a user's index.
-const RedisUserIndexMargin = userIndexMargin
+const RedisUserIndexMargin = userIndexGrace
+
+// RedisSweep runs one sweep of a Redis store's per-user indexes as if the
+// time were now.
+func RedisSweep(s *RedisStore, ctx context.Context, now time.Time) error { return s.sweepDue(ctx, now) }

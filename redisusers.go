@@ -206,11 +206,14 @@ func (s *RedisStore) DeleteUserSessions(ctx context.Context, principal string, s
 		args = append(args, field, value)
 	}
 	args = append(args, max(sel.Keep, 0))
-	n, err := deleteUserScript.run(ctx, s.client, args).Int()
+	ended, err := deleteUserScript.run(ctx, s.client, args).StringSlice()
 	if err != nil {
 		return 0, redisError("delete a user's sessions", err)
 	}
-	return n, nil
+	if sel.Deleted != nil {
+		reportDeleted(ended, sel.Deleted)
+	}
+	return len(ended) / 2, nil
 }
 
 // saveUser saves a logged-in session's record and keeps its user's index,
@@ -237,11 +240,48 @@ func (s *RedisStore) saveUser(ctx context.Context, base, member string, ch Chang
 			args = append(args, fieldIP, ch.IP)
 		}
 	}
+	if ch.New && ch.MaxUserSessions > 0 {
+		return s.saveCapped(ctx, idx, args, ch)
+	}
 	reply, err := script.run(ctx, s.client, args).Text()
 	if err != nil {
 		return redisError("save", err)
 	}
-	return saveReply(reply)
+	if err := saveReply(reply); err != nil || !ch.New {
+		return err
+	}
+	s.scheduleLogin(ctx, idx, ch.Expires)
+	return nil
+}
+
+// saveCapped runs loginCapScript, and names the sessions the cap deleted
+// through ch.Revoked.
+func (s *RedisStore) saveCapped(ctx context.Context, idx string, args []any, ch Change) error {
+	reply, err := loginCapScript.run(ctx, s.client, args).StringSlice()
+	if err != nil {
+		return redisError("save", err)
+	}
+	if len(reply) == 0 {
+		return errors.New("sessions: redis save: empty script reply")
+	}
+	if err := saveReply(reply[0]); err != nil {
+		return err
+	}
+	s.scheduleLogin(ctx, idx, ch.Expires)
+	if ch.Revoked != nil {
+		reportDeleted(reply[1:], ch.Revoked)
+	}
+	return nil
+}
+
+// reportDeleted calls deleted with the UUID of each record a script
+// deleted, given as field (@u or @t) and value pairs.
+func reportDeleted(pairs []string, deleted func(uuid string)) {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		var d recordDecoder
+		d.field(pairs[i], pairs[i+1])
+		deleted(d.uuid)
+	}
 }
 
 // deleteUser deletes a logged-in session's record and its index entry,

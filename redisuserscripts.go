@@ -12,32 +12,80 @@ import (
 // knows them; they are all in the index's hash slot, which Redis Cluster
 // allows.
 
-// userIndexMargin is how much longer than each of its records a user's
+// userIndexGrace is how much longer than each of its records a user's
 // index is kept: every script that sets a record's expiry sets the index's
-// to that expiry plus the margin when it would end sooner. An index that
-// ends in the same millisecond as its record is not enough: when a Cluster
-// moves the slot, MIGRATE sends each key's TTL relative to the source's
-// clock and the target adds its own clock to it, key by key (RESTORE
-// without ABSTTL), so a moved key's expiry shifts later by its own transfer
-// time, and a record and its index that expired in the same millisecond may
-// come out a millisecond or more apart, even from one MIGRATE batch. On
-// Redis before 7.2 PTTL also reads the clock on each call, so the two PTTLs
-// of luaOutlive may straddle a millisecond. The margin absorbs both; the
-// cost is an index that outlives its last record by a second.
-const userIndexMargin = time.Second
+// to that expiry plus the grace when it would end sooner. It serves two
+// ends. The sweep of expired sessions (redisevents.go) still finds the
+// index, and the UUIDs in it, after its last record expired. And a record
+// never outlives its index when a Cluster moves the slot: MIGRATE sends
+// each key's TTL relative to the source's clock and the target adds its own
+// clock to it, key by key (RESTORE without ABSTTL), so a moved key's expiry
+// shifts later by its own transfer time, and a record and an index that
+// expired in the same millisecond could come out a millisecond or more
+// apart. On Redis before 7.2 PTTL also reads the clock on each call, so the
+// two PTTLs of luaOutlive may straddle a millisecond; the grace absorbs
+// that too.
+const userIndexGrace = 24 * time.Hour
 
-// luaOutlive keeps an index alive at least userIndexMargin longer than a
-// record it holds, the record's expiry being at (Unix milliseconds): when
-// the index's TTL is shorter than the record's plus the margin, its expiry
-// is set to at plus the margin. A record gone already (at in the past) does
-// not move its index, unless the index has no TTL at all.
+// luaOutlive keeps an index alive at least userIndexGrace longer than a
+// record it holds, the record's expiry being at (Unix milliseconds). A
+// record gone already (at in the past) does not move its index, unless the
+// index has no TTL at all.
 var luaOutlive = `
-local indexMargin = ` + strconv.FormatInt(userIndexMargin.Milliseconds(), 10) + `
+local grace = ` + strconv.FormatInt(userIndexGrace.Milliseconds(), 10) + `
 local function outlive(idx, key, at)
   local left, need = redis.call('PTTL', idx), redis.call('PTTL', key)
-  if left == -1 or (need >= 0 and left < need + indexMargin) then
-    redis.call('PEXPIREAT', idx, string.format('%.0f', tonumber(at) + indexMargin))
+  if left == -1 or (need >= 0 and left < need + grace) then
+    redis.call('PEXPIREAT', idx, string.format('%.0f', tonumber(at) + grace))
   end
+end
+`
+
+// luaEnded takes the entry of a dead record out of an index. When the
+// entry holds the record's UUID, its field becomes 'x' followed by the
+// member and its value the time, a colon and the UUID, so that the sweep
+// reports the session as expired before it drops the entry; such entries
+// older than a day are dropped without a report, so that an index that no
+// process sweeps stays bounded. Scripts call these only once they have
+// read every record they need: a record that cannot be read, or that may
+// be on another server while its slot moves, fails the script first (see
+// luaReadable and luaUnsettled), so that no live session is ever marked
+// ended.
+const luaEnded = `
+local keepEnded = 86400000
+local function now()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function ended(idx, m, u, at)
+  redis.call('HDEL', idx, m)
+  if u:sub(1, 1) == '@' then redis.call('HSET', idx, 'x' .. m, string.format('%.0f', at) .. ':' .. u) end
+end
+local function forgetOld(idx, f, v, at)
+  local t = tonumber(v:match('^(%d+):'))
+  if not t or t + keepEnded <= at then redis.call('HDEL', idx, f) end
+end
+`
+
+// luaIndexEntry is the value of a new record's index entry, its UUID field
+// and value (@u and its 16 bytes, or @t and its text; 1 without one), and
+// the principal, which the index keeps in its @w field for the sweep's
+// reports, both read from a new record's fields in ARGV.
+const luaIndexEntry = `
+local function indexEntry()
+  local u, w = '1', nil
+  for p = 2, #ARGV - 1, 2 do
+    local f = ARGV[p]
+    if f == '@u' or f == '@t' then u = f .. ARGV[p + 1] elseif f == '@w' then w = ARGV[p + 1] end
+  end
+  return u, w
+end
+
+-- file files the record under key in idx.
+local function file(idx, key)
+  local u, w = indexEntry()
+  redis.call('HSET', idx, key:sub(-32), u)
+  if w then redis.call('HSET', idx, '@w', w) end
 end
 `
 
@@ -100,27 +148,34 @@ end
 `
 
 // newUserScript writes a new record of a user, as newScript does, and files
-// it in the user's index, dropping the entries of records that are gone. It
-// reads the index's records before it writes anything, so that an error
-// there (a record that a Cluster slot migration moved already) fails the
-// script with nothing written rather than with a record missing from its
-// index.
+// it in the user's index (see luaIndexEntry), marking the entries of
+// records that are gone as ended (see luaEnded). It reads the index's
+// records before it writes anything, so that an error there (a record that
+// a Cluster slot migration moved already) fails the script with nothing
+// written rather than with a record missing from its index.
 //
 //	KEYS[1], KEYS[2]  the session key, the index
 //	ARGV              as newScript's, with @w, @i and @a1… among the fields
-var newUserScript = newRedisScript(luaOutlive + luaReadable + luaUnsettled + "local function save()\n" + newLua + "\nend\n" + `
+var newUserScript = newRedisScript(luaOutlive + luaReadable + luaUnsettled + luaEnded + luaIndexEntry +
+	"local function save()\n" + newLua + "\nend\n" + `
 local key, idx = KEYS[1], KEYS[2]
 local base = key:sub(1, #key - 32)
-local dead = {}
-for _, m in ipairs(redis.call('HKEYS', idx)) do
-  if readable(redis.pcall('EXISTS', base .. m)) == 0 then
+local at = now()
+local dead, old = {}, {}
+local all = redis.call('HGETALL', idx)
+for i = 1, #all, 2 do
+  local f, v = all[i], all[i + 1]
+  if f:sub(1, 1) == 'x' then
+    old[#old + 1] = {f, v}
+  elseif #f == 32 and readable(redis.pcall('EXISTS', base .. f)) == 0 then
     missing(idx)
-    dead[#dead + 1] = m
+    dead[#dead + 1] = {f, v}
   end
 end
-for _, m in ipairs(dead) do redis.call('HDEL', idx, m) end
+for _, e in ipairs(old) do forgetOld(idx, e[1], e[2], at) end
+for _, e in ipairs(dead) do ended(idx, e[1], e[2], at) end
 local r = save()
-redis.call('HSET', idx, key:sub(-32), 1)
+file(idx, key)
 outlive(idx, key, ARGV[1])
 return r
 `)
@@ -136,20 +191,26 @@ return r
 //	                  the principal, the new record's UUID field and value,
 //	                  and how many of the most recently seen others to
 //	                  spare
-var loginCapScript = newRedisScript(luaOutlive + luaLiveUsers + luaDeletePicked +
+//
+// It answers the save's reply, then, when the save succeeded, the UUIDs of
+// the sessions the cap deleted, each as its field (@u or @t) and that
+// field's value.
+var loginCapScript = newRedisScript(luaOutlive + luaLiveUsers + luaDeletePicked + luaIndexEntry +
 	"local function save()\n" + newLua + "\nend\n" + `
 local keep = table.remove(ARGV)
 local uuidValue = table.remove(ARGV)
 local uuidName = table.remove(ARGV)
 local principal = table.remove(ARGV)
-local now = tonumber(table.remove(ARGV))
+local at = tonumber(table.remove(ARGV))
 local key, idx = KEYS[1], KEYS[2]
-local records, base = live(idx, principal, now)
+local records, base = live(idx, principal, at)
 local r = save()
-redis.call('HSET', idx, key:sub(-32), 1)
+if r ~= 'OK' then return {r} end
+file(idx, key)
 outlive(idx, key, ARGV[1])
-deletePicked(idx, base, records, '', '', uuidName, uuidValue, keep)
-return r
+local out = deletePicked(idx, base, records, '', '', uuidName, uuidValue, keep)
+table.insert(out, 1, r)
+return out
 `)
 
 // updateUserScript applies a change to a user's record, as updateScript
@@ -178,53 +239,83 @@ if r == 'OK' and idx then outlive(idx, KEYS[1], ARGV[3]) end
 return r
 `)
 
+// luaDropEmpty deletes an index that holds nothing but its principal, as
+// Redis deletes a hash whose last field is gone.
+const luaDropEmpty = `
+local function dropEmpty(idx)
+  if redis.call('HLEN', idx) == 1 and redis.call('HEXISTS', idx, '@w') == 1 then redis.call('DEL', idx) end
+end
+`
+
 // deleteUserRecordScript deletes a user's record and its entry in the
-// index, and answers 1 if the record was there, 0 if not.
+// index, and answers 1 if the record was there, 0 if not. The entry is
+// dropped, not marked ended: a deleted session has no expiry to report.
 //
 //	KEYS[1]  the session key
-var deleteUserRecordScript = newRedisScript(luaIndexOf + luaReadable + `
+var deleteUserRecordScript = newRedisScript(luaIndexOf + luaReadable + luaDropEmpty + `
 local key = KEYS[1]
 local idx = indexOf(key)
 -- Fails before the DEL when the index is on another server (its slot
 -- moving), so that no record is deleted with its entry left behind.
 if idx then readable(redis.pcall('EXISTS', idx)) end
 local n = redis.call('DEL', key)
-if idx then redis.call('HDEL', idx, key:sub(-32)) end
+if idx then
+  redis.call('HDEL', idx, key:sub(-32))
+  dropEmpty(idx)
+end
 return n
 `)
 
-// luaLiveUsers reads the live records of an index, dropping the entries of
-// the others.
-const luaLiveUsers = luaReadable + luaUnsettled + `
+// luaLiveUsers reads the live records of an index, marking the entries of
+// dead ones as ended (see luaEnded) and dropping those of records that are
+// not the user's or are malformed.
+const luaLiveUsers = luaReadable + luaUnsettled + luaEnded + `
 -- The fields a listing returns, @w first.
 local fields = {'@w', '@c', '@s', '@l', '@x', '@p', '@u', '@t', '@i', '@a1', '@a2', '@a3', '@a4'}
 
--- live returns the records in idx of principal that expire after now, each
--- as {member, values of fields}, and drops every other entry. A record
--- that cannot be read for another reason than its type fails the script
--- (see readable) before anything is written: an error is not a dead
--- record.
-local function live(idx, principal, now)
+-- live returns the records in idx of principal that expire after at, each
+-- as {member, values of fields}, and takes every other entry out: a record
+-- gone or expired is marked ended (see luaEnded), one that is not the
+-- user's or is malformed is dropped, and ended entries older than a day
+-- are forgotten. A record that cannot be read for another reason than its
+-- type fails the script (see readable), and so does a missing one while
+-- the slot moves (see missing), before anything is written: an error is
+-- not a dead record.
+local function live(idx, principal, at)
   local base = idx:sub(1, #idx - 41)
-  local out, dead = {}, {}
-  for _, m in ipairs(redis.call('HKEYS', idx)) do
-    local v = readable(redis.pcall('HMGET', base .. m, unpack(fields)))
-    if not v.err and not v[1] and not v[2] and not v[5] then missing(idx) end
-    local c, x = tonumber(v[2]), tonumber(v[5])
-    if v.err or v[1] ~= principal or not c or not x or (tonumber(v[3]) or c) + x <= now then
-      dead[#dead + 1] = m
-    else
-      out[#out + 1] = {m, v}
+  local out, dead, drop, old = {}, {}, {}, {}
+  local all = redis.call('HGETALL', idx)
+  for i = 1, #all, 2 do
+    local m, u = all[i], all[i + 1]
+    if m:sub(1, 1) == 'x' then
+      old[#old + 1] = {m, u}
+    elseif #m == 32 then
+      local v = readable(redis.pcall('HMGET', base .. m, unpack(fields)))
+      local c, x = tonumber(v[2]), tonumber(v[5])
+      if v.err then
+        drop[#drop + 1] = m
+      elseif not v[1] and not c and not x then
+        missing(idx)
+        dead[#dead + 1] = {m, u} -- gone: its TTL ran out
+      elseif v[1] ~= principal or not c or not x then
+        drop[#drop + 1] = m
+      elseif (tonumber(v[3]) or c) + x <= at then
+        dead[#dead + 1] = {m, u}
+      else
+        out[#out + 1] = {m, v}
+      end
     end
   end
-  for _, m in ipairs(dead) do redis.call('HDEL', idx, m) end
+  for _, e in ipairs(old) do forgetOld(idx, e[1], e[2], at) end
+  for _, m in ipairs(drop) do redis.call('HDEL', idx, m) end
+  for _, e in ipairs(dead) do ended(idx, e[1], e[2], at) end
   return out, base
 end
 `
 
 // luaDeletePicked deletes the records that a UserSelection picks among
 // those live returned.
-const luaDeletePicked = `
+const luaDeletePicked = luaDropEmpty + `
 -- uuidIs reports whether a record's UUID is the one in field f, value u.
 local function uuidIs(v, f, u)
   if f == '@u' then return v[7] == u end
@@ -233,14 +324,16 @@ end
 
 -- deletePicked deletes the records whose UUID is onlyV in field onlyF (any
 -- for ''), but the one whose UUID is exceptV in field exceptF (none for
--- ''), sparing the keep most recently seen; it answers how many.
+-- ''), sparing the keep most recently seen; it answers their UUIDs, each
+-- as its field (@u or @t) and value, and drops the index when nothing of
+-- the user's is left in it.
 local function deletePicked(idx, base, records, onlyF, onlyV, exceptF, exceptV, keep)
   local picked = {}
   for _, r in ipairs(records) do
     local v = r[2]
     if (onlyF == '' or uuidIs(v, onlyF, onlyV)) and (exceptF == '' or not uuidIs(v, exceptF, exceptV)) then
       local saved = tonumber(v[3]) or tonumber(v[2])
-      picked[#picked + 1] = {m = r[1], seen = saved + (tonumber(v[4]) or 0), created = tonumber(v[2]), uuid = v[7] or v[8] or ''}
+      picked[#picked + 1] = {m = r[1], seen = saved + (tonumber(v[4]) or 0), created = tonumber(v[2]), uuid = v[7] or v[8] or '', text = not v[7]}
     end
   end
   -- Most recently seen first, as the package orders a user's sessions.
@@ -249,13 +342,15 @@ local function deletePicked(idx, base, records, onlyF, onlyV, exceptF, exceptV, 
     if a.created ~= b.created then return a.created > b.created end
     return a.uuid < b.uuid
   end)
-  local n = 0
+  local deleted = {}
   for i = tonumber(keep) + 1, #picked do
     redis.call('DEL', base .. picked[i].m)
     redis.call('HDEL', idx, picked[i].m)
-    n = n + 1
+    deleted[#deleted + 1] = picked[i].text and '@t' or '@u'
+    deleted[#deleted + 1] = picked[i].uuid
   end
-  return n
+  dropEmpty(idx)
+  return deleted
 end
 `
 
@@ -288,7 +383,8 @@ return rows
 //	         value ("" for any), the spared UUID's field and value ("" for
 //	         none), how many of the most recently seen others to spare
 //
-// It answers how many records it deleted.
+// It answers the UUIDs of the records it deleted, each as its field (@u or
+// @t) and that field's value.
 var deleteUserScript = newRedisScript(luaLiveUsers + luaDeletePicked + `
 local idx = KEYS[1]
 local records, base = live(idx, ARGV[2], tonumber(ARGV[1]))

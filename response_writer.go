@@ -61,6 +61,7 @@ func (w *sessionWriter) replace(err error) {
 	}
 	c := w.s.gin
 	w.s.mw.errorHandler(c, err)
+	w.s.failed(err)
 	c.Abort()
 	if !w.ResponseWriter.Written() {
 		if w.ResponseWriter.Status() < http.StatusBadRequest {

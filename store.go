@@ -164,6 +164,13 @@ type Change struct {
 	// is not UUID) beyond the MaxUserSessions-1 most recently seen. It is
 	// set only for a store that implements UserStore.
 	MaxUserSessions int
+	// Revoked, when not nil with MaxUserSessions, is called with the UUID
+	// of each live session that the cap deleted, once the save has
+	// succeeded and before Save returns, so that each revocation can be
+	// reported (EventRevoked), as UserSelection.Deleted does for
+	// DeleteUserSessions. It is never called when Save fails. A store
+	// that never calls it reports no revocation for the cap.
+	Revoked func(uuid string)
 }
 
 // Errors that stores return (wrapped) and the middleware classifies with

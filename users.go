@@ -88,6 +88,13 @@ type UserSelection struct {
 	// Keep spares, among the others selected, the Keep most recently seen
 	// (the latest save or touch); 0 spares none.
 	Keep int
+
+	// Deleted, when not nil, is called with the UUID of each live session
+	// that DeleteUserSessions deleted, once they are gone and before it
+	// returns, so that each revocation can be reported (EventRevoked). A
+	// store that never calls it gets one event per session it counts,
+	// without the UUID unless UUID names it.
+	Deleted func(uuid string)
 }
 
 // pick returns the indexes in recs of the sessions sel selects, for stores
@@ -157,7 +164,7 @@ func (s *Session) Login(principal string) {
 	}
 	s.cycle()
 	s.rec.Principal, s.rec.IP, s.rec.UserAgent = principal, ip, ua
-	s.login = true
+	s.cycled = EventLoggedIn
 	s.settle()
 }
 
@@ -263,7 +270,7 @@ func (s *Session) binding() (ctx context.Context, principal, uuid string) {
 // recently seen first, without their tokens. It returns ErrNotSupported
 // when store keeps no per-user index, and an error for an empty principal.
 func UserSessions(ctx context.Context, store Store, principal string) ([]SessionInfo, error) {
-	return listUser(ctx, store, principal, nil)
+	return listUser(ctx, withStoreHooks(store), principal, nil)
 }
 
 // listUser lists principal's sessions in store that alive (when not nil)
@@ -302,7 +309,7 @@ func listUser(ctx context.Context, store Store, principal string, alive func(Rec
 // (400). In a handler, call Session.RevokeSession, which logs the request's
 // own session out as Flush does.
 func RevokeSession(ctx context.Context, store Store, principal, uuid string) error {
-	us, err := userStore(store, principal)
+	us, err := userStore(withStoreHooks(store), principal)
 	if err != nil {
 		return err
 	}
@@ -319,7 +326,7 @@ func RevokeSession(ctx context.Context, store Store, principal, uuid string) err
 // alive. It returns ErrNotSupported when store keeps no per-user index, and
 // an error for an empty principal.
 func RevokeUserSessions(ctx context.Context, store Store, principal string) (int, error) {
-	us, err := userStore(store, principal)
+	us, err := userStore(withStoreHooks(store), principal)
 	if err != nil {
 		return 0, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/ginsessions/sessions"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -36,6 +37,12 @@ func (s *Store) cleanEvery(ctx context.Context) {
 // that first takes the table's cleaning lock without waiting: when another
 // process holds it, that process is cleaning, and this one stops. Rows that
 // a request holds are skipped rather than waited for.
+//
+// Each batch reports its rows to the hooks (EventExpired) before it
+// commits: a process that dies in between leaves the rows to the next
+// run, which reports them again, so an expiry is reported at least once
+// and never lost. Rows deleted otherwise (Delete, a revocation) are live
+// ones, never reported as expired.
 func (s *Store) clean(ctx context.Context) (int64, error) {
 	lockKey := s.table.lockKey("cleaner")
 	var total int64
@@ -46,17 +53,61 @@ func (s *Store) clean(ctx context.Context) (int64, error) {
 			if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))`, lockKey).Scan(&locked); err != nil || !locked {
 				return err
 			}
-			tag, err := tx.Exec(ctx, s.sql.cleanBatch, time.Now(), s.batch)
-			deleted = tag.RowsAffected()
-			return err
+			now := time.Now()
+			rows, err := tx.Query(ctx, s.sql.cleanBatch, now, s.batch)
+			if err != nil {
+				return err
+			}
+			ended, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (sessions.Event, error) {
+				e := sessions.Event{Kind: sessions.EventExpired, At: now}
+				return e, row.Scan(&e.UUID, &e.Principal)
+			})
+			deleted = int64(len(ended))
+			if err != nil {
+				return err
+			}
+			for _, e := range ended {
+				s.Emit(ctx, e)
+			}
+			return nil
 		})
 		if err != nil {
 			return total, storeError("cleanup", err)
 		}
 		total += deleted
 		if deleted < int64(s.batch) {
-			return total, nil
+			break
+		}
+	}
+	if s.counting.Load() {
+		if err := s.countActive(ctx); err != nil {
+			return total, err
 		}
 	}
 	return total, nil
+}
+
+// ActiveSessions returns how many live sessions the table held when the
+// cleaner last counted them, for a gauge such as otelsessions'
+// WithActiveSessions; ok is false until it has. The cleaner counts at each
+// run (every WithCleanupInterval), once something has asked: a count by
+// the index on expires, cheap at that pace, where counting on every call
+// would not be.
+func (s *Store) ActiveSessions() (n int64, ok bool) {
+	s.counting.Store(true)
+	if !s.counted.Load() {
+		return 0, false
+	}
+	return s.active.Load(), true
+}
+
+// countActive counts the live rows for ActiveSessions.
+func (s *Store) countActive(ctx context.Context) error {
+	var n int64
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM `+s.table.quoted()+` WHERE expires > $1`, time.Now()).Scan(&n); err != nil {
+		return storeError("counting sessions", err)
+	}
+	s.active.Store(n)
+	s.counted.Store(true)
+	return nil
 }

@@ -178,14 +178,27 @@ func (s *Store) insert(ctx context.Context, id string, ch sessions.Change) error
 // transaction, still one round trip: a batch, which PostgreSQL runs as one
 // implicit transaction. The user's advisory lock comes first, so that the
 // DELETE, whose snapshot is taken after the lock, sees every login that
-// went before: concurrent logins leave the cap's number of sessions.
+// went before: concurrent logins leave the cap's number of sessions. The
+// DELETE returns the UUIDs it deleted, named through ch.Revoked once the
+// transaction has committed.
 func (s *Store) insertCapped(ctx context.Context, ch sessions.Change, args []any) error {
 	b := &pgx.Batch{}
 	b.Queue(s.sql.userLock, ch.Principal)
 	b.Queue(s.sql.insert, args...)
-	b.Queue(s.sql.userDelete, ch.Principal, time.Now(), "", ch.UUID, ch.MaxUserSessions-1)
+	var revoked []string
+	b.Queue(s.sql.userDelete, ch.Principal, time.Now(), "", ch.UUID, ch.MaxUserSessions-1).
+		Query(func(rows pgx.Rows) error {
+			var err error
+			revoked, err = pgx.CollectRows(rows, pgx.RowTo[string])
+			return err
+		})
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return storeError("save", err)
+	}
+	if ch.Revoked != nil {
+		for _, uuid := range revoked {
+			ch.Revoked(uuid)
+		}
 	}
 	return nil
 }

@@ -88,7 +88,8 @@ WHERE principal = $1 AND principal <> '' AND expires > $2`,
 	SELECT id FROM ` + q + `
 	WHERE principal = $1 AND principal <> '' AND expires > $2 AND ($3 = '' OR uuid = $3) AND ($4 = '' OR uuid <> $4)
 	ORDER BY last_seen DESC OFFSET $5
-) AND expires > $2`,
+) AND expires > $2
+RETURNING uuid`,
 
 		// Serializes the logins of one user under a cap until the end of
 		// the transaction, so that each one's DELETE sees the sessions of
@@ -107,7 +108,8 @@ SELECT EXISTS (SELECT FROM d WHERE expires > $2)`,
 		// $1 now, $2 the batch size.
 		cleanBatch: `DELETE FROM ` + q + ` WHERE id IN (
 	SELECT id FROM ` + q + ` WHERE expires <= $1 ORDER BY expires LIMIT $2 FOR UPDATE SKIP LOCKED
-) AND expires <= $1`,
+) AND expires <= $1
+RETURNING uuid, principal`,
 	}
 }
 

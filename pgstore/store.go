@@ -40,6 +40,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ginsessions/sessions"
@@ -49,6 +50,11 @@ import (
 // Store is a sessions.Store that keeps sessions in a PostgreSQL table.
 // Create it with New; it is safe for concurrent use.
 type Store struct {
+	// StoreHooks makes the store a sessions.EventSource: the hooks added
+	// get EventExpired from the cleaner (see WithCleanupInterval), and see
+	// the store calls of the per-user functions called with this store.
+	sessions.StoreHooks
+
 	pool      *pgxpool.Pool
 	table     table
 	sql       statements
@@ -56,6 +62,10 @@ type Store struct {
 	loggerSet bool
 	interval  time.Duration
 	batch     int
+
+	// ActiveSessions' count, kept by the cleaner once asked for.
+	counting, counted atomic.Bool
+	active            atomic.Int64
 
 	stop      context.CancelFunc
 	done      chan struct{}
@@ -83,6 +93,10 @@ func WithTable(name string) Option {
 // transaction each, and is skipped by a process while another one runs. The
 // cleaning is never off: expired rows are never served in any case, and
 // leaving them costs only space.
+//
+// The hooks added to the store (sessions.EventSource) get an EventExpired
+// for each row the cleaner deletes, at least once: up to d after the
+// session expired, more while a backlog of over a million rows lasts.
 //
 // New panics when d is not positive.
 func WithCleanupInterval(d time.Duration) Option {
@@ -153,6 +167,9 @@ func (s *Store) Close() error {
 	return nil
 }
 
+// StoreName implements sessions.StoreNamer: "postgres".
+func (s *Store) StoreName() string { return "postgres" }
+
 // log returns the logger reports go to, or nil when they are off.
 func (s *Store) log() *slog.Logger {
 	if !s.loggerSet {
@@ -161,5 +178,8 @@ func (s *Store) log() *slog.Logger {
 	return s.logger
 }
 
-// Compile-time check that Store is a sessions.Store.
-var _ sessions.Store = (*Store)(nil)
+// Compile-time checks that Store is a sessions.Store and an EventSource.
+var (
+	_ sessions.Store       = (*Store)(nil)
+	_ sessions.EventSource = (*Store)(nil)
+)

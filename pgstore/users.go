@@ -38,11 +38,20 @@ func (s *Store) LoadUserSessions(ctx context.Context, principal string) ([]sessi
 // is atomic: a session of the user created meanwhile is either deleted or
 // listed afterwards. Expired rows are left to the cleaner and not counted.
 func (s *Store) DeleteUserSessions(ctx context.Context, principal string, sel sessions.UserSelection) (int, error) {
-	tag, err := s.pool.Exec(ctx, s.sql.userDelete, principal, time.Now(), sel.UUID, sel.Except, max(sel.Keep, 0))
+	rows, err := s.pool.Query(ctx, s.sql.userDelete, principal, time.Now(), sel.UUID, sel.Except, max(sel.Keep, 0))
 	if err != nil {
 		return 0, storeError("deleting a user's sessions", err)
 	}
-	return int(tag.RowsAffected()), nil
+	ended, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, storeError("deleting a user's sessions", err)
+	}
+	if sel.Deleted != nil {
+		for _, uuid := range ended {
+			sel.Deleted(uuid)
+		}
+	}
+	return len(ended), nil
 }
 
 // Compile-time check that Store keeps a per-user index.

@@ -267,16 +267,29 @@ func testUserDeleteSelections(t *testing.T, st sessions.UserStore) {
 			anon := NewID()
 			create(t, st, anon, map[string]string{"a": "1"})
 
-			n, err := st.DeleteUserSessions(ctx(t), p, tc.sel(s))
+			sel := tc.sel(s)
+			var named []string
+			sel.Deleted = func(uuid string) { named = append(named, uuid) }
+			n, err := st.DeleteUserSessions(ctx(t), p, sel)
 			if err != nil {
 				t.Fatalf("DeleteUserSessions: %v", err)
 			}
 			var left []userSession
-			for _, i := range tc.keep {
-				left = append(left, s[i])
+			var gone []string
+			for i, u := range s {
+				if slices.Contains(tc.keep, i) {
+					left = append(left, u)
+				} else {
+					gone = append(gone, u.uuid)
+				}
 			}
 			if want := len(s) - len(left); n != want {
 				t.Fatalf("DeleteUserSessions = %d, want %d", n, want)
+			}
+			slices.Sort(named)
+			slices.Sort(gone)
+			if !slices.Equal(named, gone) {
+				t.Fatalf("UserSelection.Deleted was called with %q, want the UUIDs deleted, %q", named, gone)
 			}
 			wantListed(t, st, p, left...)
 			for _, u := range s {
@@ -522,19 +535,38 @@ func testUserDeleteFindsOnce(t *testing.T, st sessions.UserStore) {
 }
 
 // capLogin creates a session of principal as a login under a cap of max
-// sessions does.
-func capLogin(t *testing.T, st sessions.UserStore, principal string, max int) (userSession, error) {
+// sessions does, and returns the UUIDs the store named through
+// Change.Revoked.
+func capLogin(t *testing.T, st sessions.UserStore, principal string, max int) (userSession, []string, error) {
 	now := time.Now()
 	u := userSession{id: userID(t, st, principal), uuid: NewID()[:36]}
+	var revoked []string
 	u.ch = sessions.Change{
 		New: true, UUID: u.uuid, Created: now, Saved: now, Expires: now.Add(time.Hour),
 		Principal: principal, MaxUserSessions: max,
+		Revoked: func(uuid string) { revoked = append(revoked, uuid) },
 	}
-	return u, st.Save(ctx(t), u.id, u.ch)
+	err := st.Save(ctx(t), u.id, u.ch)
+	u.ch.Revoked = nil
+	return u, revoked, err
+}
+
+// wantRevoked fails unless named holds exactly the UUIDs of want, in any
+// order.
+func wantRevoked(t *testing.T, named []string, want ...userSession) {
+	t.Helper()
+	named = slices.Clone(named)
+	slices.Sort(named)
+	gone := uuidsOf(want...)
+	slices.Sort(gone)
+	if !slices.Equal(named, gone) {
+		t.Fatalf("Change.Revoked was called with %q, want the UUIDs the cap deleted, %q", named, gone)
+	}
 }
 
 // testUserLoginCap checks that a save with MaxUserSessions keeps the new
-// session and the most recently seen others up to the cap.
+// session and the most recently seen others up to the cap, and names
+// through Change.Revoked exactly the sessions it deleted.
 func testUserLoginCap(t *testing.T, st sessions.UserStore) {
 	ann, bob := newPrincipal("ann"), newPrincipal("bob")
 	now := time.Now()
@@ -542,25 +574,34 @@ func testUserLoginCap(t *testing.T, st sessions.UserStore) {
 	recent := login(t, st, ann, now.Add(-time.Minute))
 	middle := login(t, st, ann, now.Add(-2*time.Minute))
 	other := login(t, st, bob, now.Add(-time.Hour))
-	u, err := capLogin(t, st, ann, 2)
+	u, revoked, err := capLogin(t, st, ann, 2)
 	if err != nil {
 		t.Fatalf("Save(New, MaxUserSessions 2): %v", err)
 	}
+	wantRevoked(t, revoked, old, middle)
 	wantListed(t, st, ann, u, recent)
 	mustNotFind(t, st, old.id)
 	mustNotFind(t, st, middle.id)
 	wantListed(t, st, bob, other)
-	v, err := capLogin(t, st, ann, 1)
+	v, revoked, err := capLogin(t, st, ann, 1)
 	if err != nil {
 		t.Fatalf("Save(New, MaxUserSessions 1): %v", err)
 	}
+	wantRevoked(t, revoked, u, recent)
 	wantListed(t, st, ann, v)
+	w, revoked, err := capLogin(t, st, bob, 3)
+	if err != nil {
+		t.Fatalf("Save(New, MaxUserSessions 3): %v", err)
+	}
+	wantRevoked(t, revoked)
+	wantListed(t, st, bob, w, other)
 }
 
 // testUserConcurrentLoginsUnderCap runs logins of one user at once under a
 // cap: the save and the cap are one atomic step, so the user is left with
 // exactly the cap's number of sessions, the one whose save finished last
-// among them.
+// among them, and each session the caps deleted is named through
+// Change.Revoked exactly once.
 func testUserConcurrentLoginsUnderCap(t *testing.T, st sessions.UserStore) {
 	const logins, rounds = 8, 10
 	for round := range rounds {
@@ -570,6 +611,7 @@ func testUserConcurrentLoginsUnderCap(t *testing.T, st sessions.UserStore) {
 			wg      sync.WaitGroup
 			mu      sync.Mutex
 			created []userSession
+			revoked []string
 		)
 		start := make(chan struct{})
 		for range logins {
@@ -577,13 +619,14 @@ func testUserConcurrentLoginsUnderCap(t *testing.T, st sessions.UserStore) {
 			go func() {
 				defer wg.Done()
 				<-start
-				u, err := capLogin(t, st, p, max)
+				u, named, err := capLogin(t, st, p, max)
 				if err != nil {
 					t.Errorf("Save(New, MaxUserSessions %d): %v", max, err)
 					return
 				}
 				mu.Lock()
 				created = append(created, u)
+				revoked = append(revoked, named...)
 				mu.Unlock()
 			}()
 		}
@@ -597,15 +640,19 @@ func testUserConcurrentLoginsUnderCap(t *testing.T, st sessions.UserStore) {
 			t.Fatalf("round %d: %d concurrent logins under a cap of %d left %d sessions, want %d", round, logins, max, len(got), max)
 		}
 		alive := 0
+		var gone []userSession
 		for _, u := range created {
 			if _, found, err := st.Load(ctx(t), u.id); err != nil {
 				t.Fatalf("Load: %v", err)
 			} else if found {
 				alive++
+			} else {
+				gone = append(gone, u)
 			}
 		}
 		if alive != max {
 			t.Fatalf("round %d: %d sessions alive, want %d", round, alive, max)
 		}
+		wantRevoked(t, revoked, gone...)
 	}
 }

@@ -47,7 +47,7 @@ import (
 // published lists the directories of the modules that are tagged and that
 // users import, in the order they are tagged: the root first, since the
 // others require it.
-var published = []string{".", "pgstore", "migrate", "sqlstore"}
+var published = []string{".", "pgstore", "migrate", "sqlstore", "otelsessions"}
 
 // testOnly lists the directories of the modules that hold only tests,
 // benchmarks or tools of this repository; they are never tagged.

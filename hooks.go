@@ -119,9 +119,9 @@ type StoreOp struct {
 	// and for the per-user index "user_tag", "load_user_sessions" and
 	// "delete_user_sessions".
 	Name string
-	// Store is "memory", "redis" or "postgres" for this module's stores;
-	// another store's StoreName when it is a StoreNamer, else its type
-	// name.
+	// Store is "memory", "redis", "postgres", "sqlite" or "mysql" for the
+	// stores of this module, pgstore and sqlstore; another store's
+	// StoreName when it is a StoreNamer, else its type name.
 	Store string
 }
 

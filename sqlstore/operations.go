@@ -290,16 +290,20 @@ func (s *Store) insert(ctx context.Context, id string, ch sessions.Change) error
 // takes the database's write lock for the whole transaction; on MySQL the
 // transaction runs under the user's named lock (GET_LOCK), since InnoDB's
 // row locks alone would let two logins of a user with no rows yet both
-// insert before either deletes.
+// insert before either deletes. Once the transaction has committed,
+// ch.Revoked, when set, is called with the UUID of each session the cap
+// deleted.
 func (s *Store) insertCapped(ctx context.Context, ch sessions.Change, args []any) error {
 	capArgs := []any{ch.Principal, micros(time.Now()), "", "", ch.UUID, ch.UUID, ch.MaxUserSessions - 1}
 	if err := s.prepared.warm(ctx, s.sql.insert, s.sql.userDelete); err != nil {
 		return s.dialect.storeError("save", err)
 	}
 	if s.dialect.kind != kindMySQL {
-		if err := s.cappedTx(ctx, s.db, args, capArgs); err != nil {
+		revoked, err := s.cappedTx(ctx, s.db, args, capArgs)
+		if err != nil {
 			return s.dialect.storeError("save", err)
 		}
+		reportRevoked(ch, revoked)
 		return nil
 	}
 	conn, err := s.db.Conn(ctx)
@@ -321,8 +325,9 @@ func (s *Store) insertCapped(ctx context.Context, ch sessions.Change, args []any
 	defer s.releaseLock(ctx, conn, name)
 	for try := 1; ; try++ {
 		capArgs[1] = micros(time.Now())
-		err := s.cappedTx(ctx, conn, args, capArgs)
+		revoked, err := s.cappedTx(ctx, conn, args, capArgs)
 		if err == nil {
+			reportRevoked(ch, revoked)
 			return nil
 		}
 		if try == deadlockTries || !isDeadlock(err) {
@@ -336,21 +341,35 @@ type beginner interface {
 	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
 }
 
-// cappedTx runs the INSERT of a login and the DELETE of its cap in one
-// transaction.
-func (s *Store) cappedTx(ctx context.Context, db beginner, insertArgs, capArgs []any) error {
+// cappedTx runs the INSERT of a login and the deletion of its cap in one
+// transaction, and returns the UUIDs the cap deleted.
+func (s *Store) cappedTx(ctx context.Context, db beginner, insertArgs, capArgs []any) ([]string, error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer tx.Rollback()
 	if _, err := s.prepared.txExec(ctx, tx, s.sql.insert, insertArgs...); err != nil {
-		return err
+		return nil, err
 	}
-	if _, err := s.prepared.txExec(ctx, tx, s.sql.userDelete, capArgs...); err != nil {
-		return err
+	revoked, err := s.deleteUserTx(ctx, tx, capArgs)
+	if err != nil {
+		return nil, err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	return revoked, nil
+}
+
+// reportRevoked names through ch.Revoked, when set, the sessions that a
+// capped login's committed save deleted.
+func reportRevoked(ch sessions.Change, revoked []string) {
+	if ch.Revoked != nil {
+		for _, uuid := range revoked {
+			ch.Revoked(uuid)
+		}
+	}
 }
 
 // userLockName is the name of principal's lock on MySQL: a hash, since

@@ -135,6 +135,14 @@ func (p *prepared) txExec(ctx context.Context, tx *sql.Tx, query string, args ..
 	return tx.ExecContext(ctx, query, args...)
 }
 
+// txQuery runs a query in tx, prepared when warm prepared it.
+func (p *prepared) txQuery(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+	if st := p.inTx(ctx, tx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return tx.QueryContext(ctx, query, args...)
+}
+
 // txScanRow is scanRow in tx.
 func (p *prepared) txScanRow(ctx context.Context, tx *sql.Tx, query string, args []any, dest ...any) error {
 	if st := p.inTx(ctx, tx, query); st != nil {

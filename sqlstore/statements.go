@@ -56,9 +56,11 @@ func newStatements(d Dialect, t table) statements {
 	// recently seen spared, in the order of the listing.
 	// principal, now, the only uuid or "" (twice), the spared uuid or ""
 	// (twice), how many to keep.
-	picked := `SELECT id FROM ` + q + ` WHERE principal = ? AND principal <> '' AND expires > ?
+	picked := func(columns string) string {
+		return `SELECT ` + columns + ` FROM ` + q + ` WHERE principal = ? AND principal <> '' AND expires > ?
 	AND (? = '' OR uuid = ?) AND (? = '' OR uuid <> ?)
 	ORDER BY last_seen DESC, created DESC, uuid`
+	}
 	switch d.kind {
 	case kindSQLite:
 		// A write that changes nothing, as a transaction's first
@@ -70,23 +72,27 @@ func newStatements(d Dialect, t table) statements {
 		st.liveLocked = st.live
 		st.insert = insert + ` ON CONFLICT (id) DO UPDATE SET ` + assignAll(func(c string) string { return "excluded." + c })
 		// One statement, so one write transaction: a login that
-		// creates a session meanwhile comes before or after it.
-		st.userDelete = `DELETE FROM ` + q + ` WHERE id IN (` + picked + ` LIMIT -1 OFFSET ?)`
+		// creates a session meanwhile comes before or after it. It
+		// returns the UUIDs it deleted.
+		st.userDelete = `DELETE FROM ` + q + ` WHERE id IN (` + picked("id") + ` LIMIT -1 OFFSET ?) RETURNING uuid`
 		// Up to a batch of expired rows, oldest first, by the index on
-		// expires. now, the batch size.
-		st.cleanBatch = `DELETE FROM ` + q + ` WHERE id IN (SELECT id FROM ` + q + ` WHERE expires <= ? ORDER BY expires LIMIT ?)`
+		// expires, returned as they are deleted. now, the batch size.
+		st.cleanBatch = `DELETE FROM ` + q + ` WHERE id IN (SELECT id FROM ` + q + ` WHERE expires <= ? ORDER BY expires LIMIT ?)
+	RETURNING id, uuid, principal`
 	case kindMySQL:
 		// The row's data, locked until the end of the transaction, for a
 		// conditional save. id, now.
 		st.liveLocked = st.live + ` FOR UPDATE`
 		st.insert = insert + ` ON DUPLICATE KEY UPDATE ` + assignAll(func(c string) string { return "VALUES(" + c + ")" })
-		// MySQL refuses LIMIT in an IN subquery, and a subquery of the
-		// table a DELETE deletes from: a derived table, which LIMIT keeps
-		// MySQL from merging, is read once, then its rows are deleted.
-		st.userDelete = `DELETE s FROM ` + q + ` AS s JOIN (
-	` + picked + ` LIMIT 18446744073709551615 OFFSET ?
-) AS picked ON s.id = picked.id`
-		st.cleanBatch = `DELETE FROM ` + q + ` WHERE expires <= ? ORDER BY expires LIMIT ?`
+		// MySQL 8 has no DELETE ... RETURNING: the rows a deletion of a
+		// user's sessions deletes are picked and locked, with the range
+		// of the user's index they lie in, so that a login waits for the
+		// deletion, then deleted by their ids (see deleteIDs).
+		st.userDelete = picked("id, uuid") + ` LIMIT 18446744073709551615 OFFSET ? FOR UPDATE`
+		// Up to a batch of expired rows, oldest first, by the index on
+		// expires, locked; rows a request holds are skipped rather than
+		// waited for, and left to the next run. now, the batch size.
+		st.cleanBatch = `SELECT id, uuid, principal FROM ` + q + ` WHERE expires <= ? ORDER BY expires LIMIT ? FOR UPDATE SKIP LOCKED`
 	}
 	return st
 }

@@ -36,9 +36,11 @@
 // the row's lock.
 //
 // It implements sessions.UserStore: a user's sessions are the rows with
-// that principal, listed and deleted by one statement each through an
-// index, so the per-user features (Login, UserSessions, revoking, the cap
-// of WithMaxSessionsPerUser) work. A login's save under the cap
+// that principal, listed by one statement and deleted by one (on MySQL, a
+// short transaction) through an index, so the per-user features (Login,
+// UserSessions, revoking, the cap of WithMaxSessionsPerUser) work; the
+// sessions deleted are named to UserSelection.Deleted and, after a capped
+// login's commit, to Change.Revoked. A login's save under the cap
 // (sessions.Change.MaxUserSessions) inserts the row and deletes the user's
 // sessions beyond the cap in one transaction, which concurrent logins of
 // the user take in turns: SQLite's write lock serialises them, and on
@@ -46,7 +48,10 @@
 //
 // Expired rows are never served and are deleted in the background, in
 // small batches; several processes may share a table, each running its own
-// cleaner.
+// cleaner (on MySQL, one of them cleans at a time). The store is a
+// sessions.EventSource: the cleaner reports each row it deletes to the
+// hooks as sessions.EventExpired before its batch commits, so that an
+// expiry is reported at least once.
 //
 // When the database cannot answer (a MySQL server that is down or
 // restarting, a SQLite file locked for longer than its busy timeout, a
@@ -61,6 +66,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ginsessions/sessions"
@@ -69,6 +75,11 @@ import (
 // Store is a sessions.Store that keeps sessions in a table of a SQL
 // database. Create it with New; it is safe for concurrent use.
 type Store struct {
+	// StoreHooks makes the store a sessions.EventSource: the hooks added
+	// get EventExpired from the cleaner (see WithCleanupInterval), and see
+	// the store calls of the per-user functions called with this store.
+	sessions.StoreHooks
+
 	db        *sql.DB
 	dialect   Dialect
 	table     table
@@ -78,6 +89,10 @@ type Store struct {
 	loggerSet bool
 	interval  time.Duration
 	batch     int
+
+	// ActiveSessions' count, kept by the cleaner once asked for.
+	counting, counted atomic.Bool
+	active            atomic.Int64
 
 	stop      context.CancelFunc
 	done      chan struct{}
@@ -101,8 +116,12 @@ func WithTable(name string) Option {
 
 // WithCleanupInterval sets how often expired rows are deleted; the default
 // is 5 minutes. Each run deletes them in batches of 1000 rows, one short
-// statement each. The cleaning is never off: expired rows are never served
-// in any case, and leaving them costs only space.
+// transaction each. The cleaning is never off: expired rows are never
+// served in any case, and leaving them costs only space.
+//
+// The hooks added to the store (sessions.EventSource) get an EventExpired
+// for each row the cleaner deletes, at least once: up to d after the
+// session expired, more while a backlog of over a million rows lasts.
 //
 // New panics when d is not positive.
 func WithCleanupInterval(d time.Duration) Option {
@@ -180,6 +199,15 @@ func (s *Store) Close() error {
 	return nil
 }
 
+// StoreName implements sessions.StoreNamer: "sqlite" or "mysql", the
+// dialect's name (MariaDB included).
+func (s *Store) StoreName() string {
+	if s.dialect.kind == kindMySQL {
+		return "mysql"
+	}
+	return "sqlite"
+}
+
 // log returns the logger reports go to, or nil when they are off.
 func (s *Store) log() *slog.Logger {
 	if !s.loggerSet {
@@ -188,8 +216,10 @@ func (s *Store) log() *slog.Logger {
 	return s.logger
 }
 
-// Compile-time checks that Store is a sessions.Store with a per-user index.
+// Compile-time checks that Store is a sessions.Store with a per-user index,
+// and an EventSource.
 var (
-	_ sessions.Store     = (*Store)(nil)
-	_ sessions.UserStore = (*Store)(nil)
+	_ sessions.Store       = (*Store)(nil)
+	_ sessions.UserStore   = (*Store)(nil)
+	_ sessions.EventSource = (*Store)(nil)
 )

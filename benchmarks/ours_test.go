@@ -16,6 +16,7 @@ import (
 func init() {
 	ourSystems = append(ourSystems,
 		system{name: "ours-memory", mount: mountOursMemory},
+		system{name: "ours-memory-otel", mount: mountOursMemoryOtel}, // ours_otel_test.go
 	)
 }
 
@@ -26,8 +27,8 @@ func mountOursMemory(tb testing.TB, r *gin.Engine, _ *redisEnv) handlers {
 }
 
 // mountOurs is the tutorial's code: no Save call, saving is automatic.
-func mountOurs(r *gin.Engine, store sessions.Store) handlers {
-	r.Use(sessions.Middleware(store))
+func mountOurs(r *gin.Engine, store sessions.Store, opts ...sessions.Option) handlers {
+	r.Use(sessions.Middleware(store, opts...))
 	return handlers{
 		newSession: func(c *gin.Context) {
 			sessions.Default(c).Set(greetingKey, greeting)

@@ -29,6 +29,10 @@ func TestMemoryStoreConformance(t *testing.T) {
 	sessionstest.Run(t, func(t *testing.T) sessions.Store { return newMemoryStore(t) })
 }
 
+func TestMemoryStoreMiddlewareConformance(t *testing.T) {
+	sessionstest.RunMiddleware(t, func(t *testing.T) sessions.Store { return newMemoryStore(t) })
+}
+
 func TestMemoryStoreEvictsClosestToExpiry(t *testing.T) {
 	// The bound counts records across all shards.
 	st := newMemoryStore(t, sessions.WithMaxSessions(64))

@@ -21,6 +21,15 @@ func testRedisConformance(t *testing.T, client func(t *testing.T) redis.Universa
 	})
 }
 
+// testRedisMiddlewareConformance runs the middleware suite with a key
+// prefix of its own for each case.
+func testRedisMiddlewareConformance(t *testing.T, client func(t *testing.T) redis.UniversalClient) {
+	sessionstest.RunMiddleware(t, func(t *testing.T) sessions.Store {
+		_, store := testStore(t, client)
+		return store
+	})
+}
+
 // warmScripts puts the store's scripts in every server's cache, as the first
 // saves after a start do, so that counts show the steady state.
 func warmScripts(t *testing.T, rdb redis.UniversalClient) {

@@ -39,6 +39,7 @@ func TestRedisStore(t *testing.T) {
 		{"MarkedKeys", testRedisMarkedKeys},
 		{"ManyKeys", testRedisManyKeys},
 		{"Conformance", testRedisConformance},
+		{"MiddlewareConformance", testRedisMiddlewareConformance},
 		{"Requests", testRedisRequests},
 		{"RequestEdges", testRedisRequestEdges},
 		{"TxLeftover", testRedisTxLeftover},

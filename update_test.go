@@ -2,13 +2,10 @@ package sessions_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"net/http"
-	"net/http/httptest"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,28 +15,6 @@ import (
 
 	"github.com/ginsessions/sessions"
 )
-
-// updateStores are the stores the concurrent Update tests run on: memory,
-// a real Redis server and a real Redis Cluster.
-func updateStores() []struct {
-	name string
-	open func(t *testing.T) sessions.Store
-} {
-	out := []struct {
-		name string
-		open func(t *testing.T) sessions.Store
-	}{{"memory", func(t *testing.T) sessions.Store { return newMemoryStore(t) }}}
-	for _, b := range redisBackends {
-		out = append(out, struct {
-			name string
-			open func(t *testing.T) sessions.Store
-		}{"redis-" + b.name, func(t *testing.T) sessions.Store {
-			_, st := testStore(t, b.start(t))
-			return st
-		}})
-	}
-	return out
-}
 
 // cartRoutes are a shop's: /append adds an item to the cart with Update,
 // /flash adds a flash, /cart and /flashes show them, /seed starts a
@@ -75,132 +50,6 @@ func cartRoutes(r *gin.Engine) {
 	r.GET("/flashes", func(c *gin.Context) {
 		c.JSON(http.StatusOK, sessions.Default(c).Flashes())
 	})
-}
-
-// httpGet sends a GET with cookie through a real HTTP server and returns
-// the status and the body.
-func httpGet(t *testing.T, srv *httptest.Server, path, cookie string) (int, string) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, srv.URL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cookie != "" {
-		req.Header.Set("Cookie", cookie)
-	}
-	res, err := srv.Client().Do(req)
-	if err != nil {
-		t.Error(err)
-		return 0, ""
-	}
-	defer res.Body.Close()
-	return res.StatusCode, readBody(t, res)
-}
-
-// seededSession starts a session through srv, logged in as user unless
-// that is "", and returns its cookie.
-func seededSession(t *testing.T, srv *httptest.Server, user string) string {
-	t.Helper()
-	res, err := srv.Client().Get(srv.URL + "/seed?login=" + user)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	for _, ck := range res.Cookies() {
-		if ck.Name == "sessionid" {
-			return "sessionid=" + ck.Value
-		}
-	}
-	t.Fatal("no session cookie")
-	return ""
-}
-
-// all sends the paths at once with cookie and fails the test unless every
-// one answers 200.
-func all(t *testing.T, srv *httptest.Server, cookie string, paths []string) {
-	t.Helper()
-	var wg sync.WaitGroup
-	for _, p := range paths {
-		wg.Go(func() {
-			if code, body := httpGet(t, srv, p, cookie); code != http.StatusOK {
-				t.Errorf("GET %s: %d %s", p, code, body)
-			}
-		})
-	}
-	wg.Wait()
-}
-
-// TestUpdateConcurrentAppendsLoseNone: 32 concurrent requests of one
-// session each append an item to the same list with Update, through a real
-// HTTP server; every item is there afterwards. A read-modify-write with
-// Value and Set would keep a few of them. A logged-in session is saved
-// through the per-user paths (Redis: the user's script), so both run.
-func TestUpdateConcurrentAppendsLoseNone(t *testing.T) {
-	for _, st := range updateStores() {
-		for _, user := range []string{"", "ann"} {
-			name := st.name
-			if user != "" {
-				name += "/logged-in"
-			}
-			t.Run(name, func(t *testing.T) { testConcurrentAppends(t, st.open(t), user) })
-		}
-	}
-}
-
-func testConcurrentAppends(t *testing.T, store sessions.Store, user string) {
-	{
-		{
-			srv := httptest.NewServer(newEngine(store, nil, cartRoutes))
-			t.Cleanup(srv.Close)
-			cookie := seededSession(t, srv, user)
-			const n = 32
-			var paths, want []string
-			for i := range n {
-				paths = append(paths, "/append?item=i"+strconv.Itoa(i))
-				want = append(want, "i"+strconv.Itoa(i))
-			}
-			all(t, srv, cookie, paths)
-			_, body := httpGet(t, srv, "/cart", cookie)
-			var got []string
-			if err := json.Unmarshal([]byte(body), &got); err != nil {
-				t.Fatalf("cart %q: %v", body, err)
-			}
-			slices.Sort(got)
-			slices.Sort(want)
-			if !slices.Equal(got, want) {
-				t.Fatalf("after %d concurrent appends the cart holds %d items: %v", n, len(got), got)
-			}
-		}
-	}
-}
-
-// TestAddFlashConcurrentLosesNone: 16 concurrent requests each add a flash;
-// the next page shows all 16, and the page after none.
-func TestAddFlashConcurrentLosesNone(t *testing.T) {
-	for _, st := range updateStores() {
-		t.Run(st.name, func(t *testing.T) {
-			srv := httptest.NewServer(newEngine(st.open(t), nil, cartRoutes))
-			t.Cleanup(srv.Close)
-			cookie := seededSession(t, srv, "")
-			const n = 16
-			var paths []string
-			for i := range n {
-				paths = append(paths, "/flash?msg=m"+strconv.Itoa(i))
-			}
-			all(t, srv, cookie, paths)
-			_, body := httpGet(t, srv, "/flashes", cookie)
-			var got []string
-			if err := json.Unmarshal([]byte(body), &got); err != nil {
-				t.Fatalf("flashes %q: %v", body, err)
-			}
-			if len(got) != n {
-				t.Fatalf("after %d concurrent flashes %d are queued: %v", n, len(got), got)
-			}
-			if _, body := httpGet(t, srv, "/flashes", cookie); body != "null" {
-				t.Fatalf("flashes shown twice: %s", body)
-			}
-		})
-	}
 }
 
 // held runs a request that loads the session, does its work, and then
@@ -277,97 +126,6 @@ func TestUpdateRetriesOnConflict(t *testing.T) {
 	}
 	if got := cl.get("/cart").Body.String(); got != `["b","a"]` {
 		t.Fatalf("cart %s, want B's item then A's", got)
-	}
-}
-
-// TestFlashesKeepsAFlashAddedMeanwhile: request A shows the queued flash;
-// before it answers, request B adds another. A removes only the flash it
-// showed, so B's is shown next time.
-func TestFlashesKeepsAFlashAddedMeanwhile(t *testing.T) {
-	for _, st := range updateStores() {
-		t.Run(st.name, func(t *testing.T) {
-			h := newHeld()
-			r := newEngine(st.open(t), nil, func(r *gin.Engine) {
-				cartRoutes(r)
-				holdRoute(r, "/slow-flashes", h, func(_ *gin.Context, s *sessions.Session) string {
-					return fmt.Sprint(s.Flashes())
-				})
-			})
-			cl := newClient(t, r)
-			cl.get("/flash?msg=first")
-			cookie := "sessionid=" + cl.cookie("sessionid")
-			h.start(t, r, "/slow-flashes", cookie)
-			cl.get("/flash?msg=second")
-			if got := h.finish(); got != "200 [first]" {
-				t.Fatalf("request A answered %q", got)
-			}
-			if got := cl.get("/flashes").Body.String(); got != `["second"]` {
-				t.Fatalf("flashes after A: %s, want the one added meanwhile", got)
-			}
-		})
-	}
-}
-
-// sabotageStore is a real store that changes each expected value before a
-// conditional save, as a concurrent request that always gets there first
-// would: every conditional save conflicts.
-type sabotageStore struct {
-	countingStore
-}
-
-func (s *sabotageStore) Save(ctx context.Context, id string, ch sessions.Change) error {
-	if len(ch.Expect) > 0 {
-		ch.Expect = maps.Clone(ch.Expect)
-		for k := range ch.Expect {
-			ch.Expect[k] = `"someone else's"`
-		}
-	}
-	return s.countingStore.Save(ctx, id, ch)
-}
-
-// TestUpdateConflictEveryTime: when every save of an updated key
-// conflicts, the request fails with ErrConflict (409 from the default
-// error handler) after five saves, and nothing of it is saved: not the
-// update, not its other keys, not its increments.
-func TestUpdateConflictEveryTime(t *testing.T) {
-	for _, st := range updateStores() {
-		t.Run(st.name, func(t *testing.T) {
-			store := &sabotageStore{countingStore{Store: st.open(t)}}
-			var errs []string
-			r := gin.New()
-			r.Use(errorsOf(&errs), sessions.Middleware(store))
-			cartRoutes(r)
-			r.GET("/busy", func(c *gin.Context) {
-				s := sessions.Default(c)
-				s.Set("other", "changed")
-				s.Incr("visits", 1)
-				_, _ = sessions.Update(s, "cart", func(old []string, _ bool) ([]string, error) {
-					return append(old, "x"), nil
-				})
-				c.String(http.StatusOK, "handler's answer")
-			})
-			r.GET("/state", func(c *gin.Context) {
-				s := sessions.Default(c)
-				c.String(http.StatusOK, "%s %d %v", s.GetString("other"), s.GetInt("visits"), s.Get("cart"))
-			})
-			cl := newClient(t, r)
-			cl.get("/append?item=kept")
-			loads, saves, _, _ := store.calls()
-			rec := cl.get("/busy")
-			if rec.Code != http.StatusConflict || rec.Body.String() != sessions.ErrConflict.Error() {
-				t.Fatalf("GET /busy: %d %q, want 409 and ErrConflict's text", rec.Code, rec.Body.String())
-			}
-			if len(errs) != 1 || !strings.Contains(errs[0], "5 saves") {
-				t.Fatalf("c.Errors = %q", errs)
-			}
-			loads2, saves2, _, _ := store.calls()
-			if loads2-loads != 5 || saves2-saves != 5 {
-				t.Fatalf("%d loads and %d saves, want 5 of each (the first load, four re-reads, five saves)", loads2-loads, saves2-saves)
-			}
-			if got := cl.get("/state").Body.String(); got != " 0 [kept]" {
-				t.Fatalf("after the conflict the session holds %q, want it as it was", got)
-			}
-		})
 	}
 }
 

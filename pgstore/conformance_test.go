@@ -16,3 +16,13 @@ func TestConformance(t *testing.T) {
 		return store
 	})
 }
+
+// TestMiddlewareConformance runs the kit's middleware suite, the per-user
+// cases included, on a real PostgreSQL: a table of its own for each case.
+func TestMiddlewareConformance(t *testing.T) {
+	pool := newPool(t, needServer(t), nil)
+	sessionstest.RunMiddleware(t, func(t *testing.T) sessions.Store {
+		store, _, _ := newStoreOn(t, pool)
+		return store
+	})
+}

@@ -5,6 +5,11 @@
 //	func TestMyStore(t *testing.T) {
 //		sessionstest.Run(t, func(t *testing.T) sessions.Store { return mystore.New(…) })
 //	}
+//
+// Run calls the store's methods directly; RunMiddleware sends gin requests
+// through sessions.Middleware on the store, most of them concurrent. A
+// store should pass both. A store whose cleaner reports expiry events
+// (sessions.EventSource) should pass RunCleaner too.
 package sessionstest
 
 import (
@@ -52,6 +57,13 @@ import (
 // Change.MaxUserSessions, one at a time and concurrent.
 func Run(t *testing.T, newStore func(t *testing.T) sessions.Store) {
 	t.Helper()
+	runSuite(t, newStore, cases, userCases)
+}
+
+// runSuite runs cases, each on a store of its own from newStore, and
+// userCases too when the store implements sessions.UserStore.
+func runSuite(t *testing.T, newStore func(t *testing.T) sessions.Store, cases []testCase, userCases []userTestCase) {
+	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, newStore(t))
@@ -70,6 +82,11 @@ func Run(t *testing.T, newStore func(t *testing.T) sessions.Store) {
 type testCase struct {
 	name string
 	run  func(t *testing.T, st sessions.Store)
+}
+
+type userTestCase struct {
+	name string
+	run  func(t *testing.T, st sessions.UserStore)
 }
 
 var cases = []testCase{

@@ -13,10 +13,7 @@ import (
 )
 
 // userCases run on stores that implement sessions.UserStore.
-var userCases = []struct {
-	name string
-	run  func(t *testing.T, st sessions.UserStore)
-}{
+var userCases = []userTestCase{
 	{"UserTag", testUserTag},
 	{"UserFields", testUserFields},
 	{"UserList", testUserList},

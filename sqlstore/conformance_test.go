@@ -21,3 +21,17 @@ func TestConformance(t *testing.T) {
 		})
 	}
 }
+
+// TestMiddlewareConformance runs the kit's middleware suite, the per-user
+// cases included, on each database, a store of its own for each case.
+func TestMiddlewareConformance(t *testing.T) {
+	for _, db := range databases {
+		t.Run(db.name, func(t *testing.T) {
+			open := db.open(t)
+			sessionstest.RunMiddleware(t, func(t *testing.T) sessions.Store {
+				store, _, _ := open(t)
+				return store
+			})
+		})
+	}
+}

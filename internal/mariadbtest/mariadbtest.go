@@ -28,6 +28,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ginsessions/sessions/internal/throwaway"
 )
 
 // EnvDSN names the environment variable that points the tests at an
@@ -45,18 +47,7 @@ var ErrMissing = errors.New("mariadbtest: mariadbd and mariadb-install-db are no
 // when t ends. Without the programs it skips t, or fails it under CI=true.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	s, err := Launch()
-	if errors.Is(err, ErrMissing) {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%v; CI=true requires it", err)
-		}
-		t.Skip(err.Error())
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	return s
+	return throwaway.Start(t, Launch, ErrMissing)
 }
 
 // ForMain finds the server that a TestMain shares among its tests: the DSN
@@ -65,19 +56,7 @@ func Start(t testing.TB) *Server {
 // missing says how to get them, except under CI=true, where that is an
 // error.
 func ForMain(envs ...string) (dsn, missing string, stop func(), err error) {
-	for _, name := range envs {
-		if d := os.Getenv(name); d != "" {
-			return d, "", func() {}, nil
-		}
-	}
-	s, err := Launch()
-	if errors.Is(err, ErrMissing) && os.Getenv("CI") != "true" {
-		return "", err.Error(), func() {}, nil
-	}
-	if err != nil {
-		return "", "", nil, err
-	}
-	return s.DSN, "", s.Close, nil
+	return throwaway.ForMain(envs, Launch, ErrMissing, func(s *Server) string { return s.DSN })
 }
 
 // Server is a throwaway MariaDB server.
@@ -267,12 +246,11 @@ func programs() (server, install string, err error) {
 }
 
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := throwaway.FreePort()
 	if err != nil {
-		return 0, fmt.Errorf("mariadbtest: finding a free port: %w", err)
+		return 0, fmt.Errorf("mariadbtest: %w", err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return port, nil
 }
 
 // String describes the server for a test's log.

@@ -26,6 +26,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ginsessions/sessions/internal/throwaway"
 )
 
 // EnvURL names the environment variable that points the tests at an
@@ -40,18 +42,7 @@ const missingHint = "run `make test` (it installs postgresql from Debian's packa
 // when t ends. Without the programs it skips t, or fails it under CI=true.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	s, err := Launch()
-	if errors.Is(err, ErrMissing) {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%v; CI=true requires it", err)
-		}
-		t.Skip(err.Error())
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	return s
+	return throwaway.Start(t, Launch, ErrMissing)
 }
 
 // ForMain finds the server that a TestMain shares among its tests: the URL
@@ -60,19 +51,7 @@ func Start(t testing.TB) *Server {
 // missing says how to get them, except under CI=true, where that is an
 // error.
 func ForMain(envs ...string) (url, missing string, stop func(), err error) {
-	for _, name := range envs {
-		if u := os.Getenv(name); u != "" {
-			return u, "", func() {}, nil
-		}
-	}
-	s, err := Launch()
-	if errors.Is(err, ErrMissing) && os.Getenv("CI") != "true" {
-		return "", err.Error(), func() {}, nil
-	}
-	if err != nil {
-		return "", "", nil, err
-	}
-	return s.URL, "", s.Close, nil
+	return throwaway.ForMain(envs, Launch, ErrMissing, func(s *Server) string { return s.URL })
 }
 
 // ErrMissing means initdb or postgres could not be found.
@@ -293,10 +272,9 @@ func serverCredential() (*syscall.Credential, error) {
 }
 
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := throwaway.FreePort()
 	if err != nil {
-		return 0, fmt.Errorf("pgtest: finding a free port: %w", err)
+		return 0, fmt.Errorf("pgtest: %w", err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return port, nil
 }

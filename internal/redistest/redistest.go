@@ -27,6 +27,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ginsessions/sessions/internal/throwaway"
 )
 
 // startTimeout bounds how long a server may take to answer PING, and
@@ -112,12 +114,11 @@ func startIn(t testing.TB, dir string, lead []string, extra ...string) *Server {
 
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := throwaway.FreePort()
 	if err != nil {
-		t.Fatalf("redistest: finding a free port: %v", err)
+		t.Fatalf("redistest: %v", err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 // start runs the process and waits until it answers PING or exits.

@@ -99,13 +99,7 @@ func (h *hookedStore) Save(ctx context.Context, id string, ch Change) error {
 	var ended []string
 	capped := ch.MaxUserSessions > 0 && h.hooks.Event != nil
 	if capped {
-		caller := ch.Revoked
-		ch.Revoked = func(uuid string) {
-			ended = append(ended, uuid)
-			if caller != nil {
-				caller(uuid)
-			}
-		}
+		ch.Revoked = collect(&ended, ch.Revoked)
 	}
 	callCtx, began := h.start(ctx, "save")
 	err := h.store.Save(callCtx, id, ch)
@@ -155,13 +149,7 @@ func (h *hookedUserStore) LoadUserSessions(ctx context.Context, principal string
 func (h *hookedUserStore) DeleteUserSessions(ctx context.Context, principal string, sel UserSelection) (int, error) {
 	var ended []string
 	if h.hooks.Event != nil {
-		caller := sel.Deleted
-		sel.Deleted = func(uuid string) {
-			ended = append(ended, uuid)
-			if caller != nil {
-				caller(uuid)
-			}
-		}
+		sel.Deleted = collect(&ended, sel.Deleted)
 	}
 	callCtx, began := h.start(ctx, "delete_user_sessions")
 	n, err := h.users.DeleteUserSessions(callCtx, principal, sel)
@@ -176,6 +164,18 @@ func (h *hookedUserStore) DeleteUserSessions(ctx context.Context, principal stri
 	}
 	h.revoked(ctx, principal, ended)
 	return n, nil
+}
+
+// collect returns a callback for the UUIDs a store names (Change.Revoked,
+// UserSelection.Deleted) that appends each to *into, then passes it on to
+// the caller's own callback, if any.
+func collect(into *[]string, caller func(uuid string)) func(uuid string) {
+	return func(uuid string) {
+		*into = append(*into, uuid)
+		if caller != nil {
+			caller(uuid)
+		}
+	}
 }
 
 // revoked reports an EventRevoked for each of principal's sessions ended.

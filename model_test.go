@@ -188,28 +188,27 @@ const (
 
 // modelRequest is the model of one request in flight.
 type modelRequest struct {
-	m           *model
-	cookie      int // the record the request's cookie names, or noCookie
-	loaded      bool
-	failed      bool
-	errStatus   int  // the error handler's status once failed by an error
-	changed     bool // changes not saved yet
-	sent        bool // the headers went
-	late        bool
-	stored      bool // a record is under id
-	id          int  // what the session's id names (0: none)
-	view, base  map[string]string
-	touches     map[string]touch
-	incrs       map[string]int64
-	persistent  bool
-	issued      bool
-	sendCookie  bool
-	savedEarly  bool
-	expireCkie  bool
-	ended       bool // the request has finished: each change is saved at once
-	newCookie   int  // the cookie the response sets (-1: expires it, 0: none)
-	obs         []string
-	secondState *modelRequest
+	m          *model
+	cookie     int // the record the request's cookie names, or noCookie
+	loaded     bool
+	failed     bool
+	errStatus  int  // the error handler's status once failed by an error
+	changed    bool // changes not saved yet
+	sent       bool // the headers went
+	late       bool
+	stored     bool // a record is under id
+	id         int  // what the session's id names (0: none)
+	view, base map[string]string
+	touches    map[string]touch
+	incrs      map[string]int64
+	persistent bool
+	issued     bool
+	sendCookie bool
+	savedEarly bool
+	expireCkie bool
+	ended      bool // the request has finished: each change is saved at once
+	newCookie  int  // the cookie the response sets (-1: expires it, 0: none)
+	obs        []string
 	// pending are the keys computed from their stored value (Update,
 	// AddFlash, Flashes): their save expects that value, and a conflict
 	// replays the steps on the newer one.

@@ -117,7 +117,7 @@ func (s *Store) cleanerLockName() string {
 func (s *Store) cleanBatchRetried(ctx context.Context, db beginner) (int64, error) {
 	for try := 1; ; try++ {
 		n, err := s.cleanBatch(ctx, db)
-		if err == nil || try == deadlockTries || !isDeadlock(err) {
+		if err == nil || !againAfterDeadlock(ctx, try, err) {
 			return n, err
 		}
 	}

@@ -2,13 +2,10 @@ package sqlstore
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"database/sql/driver"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -142,7 +139,7 @@ func (s *Store) conditional(ctx context.Context, id string, ch sessions.Change) 
 	}
 	for try := 1; ; try++ {
 		err := s.lockedConditional(ctx, id, ch)
-		if err == nil || try == deadlockTries || !isDeadlock(err) {
+		if err == nil || !againAfterDeadlock(ctx, try, err) {
 			return err
 		}
 	}
@@ -286,51 +283,29 @@ func (s *Store) insert(ctx context.Context, id string, ch sessions.Change) error
 // transaction: the INSERT, then the DELETE of the user's other live
 // sessions beyond the MaxUserSessions-1 most recently seen. Concurrent
 // logins of one user take turns, so that they leave the cap's number of
-// sessions: on SQLite the transaction's first statement is a write, which
-// takes the database's write lock for the whole transaction; on MySQL the
-// transaction runs under the user's named lock (GET_LOCK), since InnoDB's
-// row locks alone would let two logins of a user with no rows yet both
-// insert before either deletes. Once the transaction has committed,
-// ch.Revoked, when set, is called with the UUID of each session the cap
-// deleted.
+// sessions. On SQLite the transaction's first statement is a write, which
+// takes the database's write lock for the whole transaction. On MySQL the
+// INSERT comes first too, then a locking read of the user's sessions
+// (FOR UPDATE), which waits for any other login of the user that has
+// inserted its row meanwhile; two such logins wait for each other, and
+// InnoDB rolls one back as a deadlock's victim, which runs again (see
+// againAfterDeadlock) once the other has committed. Every wait is one that
+// InnoDB sees, so none outlasts a deadlock's detection. Once the
+// transaction has committed, ch.Revoked, when set, is called with the UUID
+// of each session the cap deleted.
 func (s *Store) insertCapped(ctx context.Context, ch sessions.Change, args []any) error {
 	capArgs := []any{ch.Principal, micros(time.Now()), "", "", ch.UUID, ch.UUID, ch.MaxUserSessions - 1}
 	if err := s.prepared.warm(ctx, s.sql.insert, s.sql.userDelete); err != nil {
 		return s.dialect.storeError("save", err)
 	}
-	if s.dialect.kind != kindMySQL {
-		revoked, err := s.cappedTx(ctx, s.db, args, capArgs)
-		if err != nil {
-			return s.dialect.storeError("save", err)
-		}
-		reportRevoked(ch, revoked)
-		return nil
-	}
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return s.dialect.storeError("save", err)
-	}
-	defer conn.Close()
-	name := s.userLockName(ch.Principal)
-	var got sql.NullInt64
-	if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK(?, ?)`, name, lockWait(ctx)).Scan(&got); err != nil {
-		// The server may have granted the lock all the same: the
-		// connection is closed rather than go back to the pool with it.
-		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-		return s.dialect.storeError("save: taking the user's lock", err)
-	}
-	if !got.Valid || got.Int64 != 1 {
-		return fmt.Errorf("%w: mysql save: the user's lock %s was held by another login for too long", sessions.ErrUnavailable, name)
-	}
-	defer s.releaseLock(ctx, conn, name)
 	for try := 1; ; try++ {
 		capArgs[1] = micros(time.Now())
-		revoked, err := s.cappedTx(ctx, conn, args, capArgs)
+		revoked, err := s.cappedTx(ctx, s.db, args, capArgs)
 		if err == nil {
 			reportRevoked(ch, revoked)
 			return nil
 		}
-		if try == deadlockTries || !isDeadlock(err) {
+		if !againAfterDeadlock(ctx, try, err) {
 			return s.dialect.storeError("save", err)
 		}
 	}
@@ -370,22 +345,6 @@ func reportRevoked(ch sessions.Change, revoked []string) {
 			ch.Revoked(uuid)
 		}
 	}
-}
-
-// userLockName is the name of principal's lock on MySQL: a hash, since
-// names are at most 64 characters, of the table and the principal.
-func (s *Store) userLockName(principal string) string {
-	sum := sha256.Sum256([]byte(s.sql.table + "\x00" + principal))
-	return "ginsessions:" + hex.EncodeToString(sum[:16])
-}
-
-// lockWait is how many seconds GET_LOCK waits: until ctx's deadline, or
-// 30 seconds.
-func lockWait(ctx context.Context) int64 {
-	if d, ok := ctx.Deadline(); ok {
-		return max(int64(math.Ceil(time.Until(d).Seconds())), 1)
-	}
-	return 30
 }
 
 // releaseLock releases the user's lock. When that fails, the connection,

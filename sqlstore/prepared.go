@@ -3,7 +3,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"math/rand/v2"
 	"sync"
+	"time"
 )
 
 // maxPrepared bounds the statements a store keeps prepared. The texts are
@@ -28,8 +30,34 @@ type prepared struct {
 
 // deadlockTries is how many times a statement chosen as a deadlock's
 // victim is run in all. It was rolled back whole, so running it again
-// applies it once.
-const deadlockTries = 3
+// applies it once. Many concurrent writes of one row (a hundred increments
+// of one session at once) can make InnoDB pick the same statement several
+// times in a row.
+const deadlockTries = 20
+
+// maxDeadlockWait bounds againAfterDeadlock's wait before one try.
+const maxDeadlockWait = 32 * time.Millisecond
+
+// againAfterDeadlock reports whether the try'th run of a statement or
+// transaction, which failed with err, is to run again: when InnoDB chose
+// it as a deadlock's victim and it has tries left. It first waits a random
+// time that grows with each try (below 1, 2, 4… ms, at most
+// maxDeadlockWait), so that the
+// transactions that met do not meet again at once, as many concurrent
+// writes of one row do when each run follows the last at once.
+func againAfterDeadlock(ctx context.Context, try int, err error) bool {
+	if try >= deadlockTries || !isDeadlock(err) {
+		return false
+	}
+	t := time.NewTimer(rand.N(min(time.Millisecond<<min(try-1, 10), maxDeadlockWait)))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
 
 // stmt returns the prepared statement of query, preparing it when it is new.
 // It returns nil and no error when the cache is full: the caller then sends
@@ -70,7 +98,7 @@ func (p *prepared) exec(ctx context.Context, query string, args ...any) (sql.Res
 		} else {
 			res, err = st.ExecContext(ctx, args...)
 		}
-		if err == nil || !p.retryDeadlocks || try == deadlockTries || !isDeadlock(err) {
+		if err == nil || !p.retryDeadlocks || !againAfterDeadlock(ctx, try, err) {
 			return res, err
 		}
 	}

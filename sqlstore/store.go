@@ -44,7 +44,8 @@
 // (sessions.Change.MaxUserSessions) inserts the row and deletes the user's
 // sessions beyond the cap in one transaction, which concurrent logins of
 // the user take in turns: SQLite's write lock serialises them, and on
-// MySQL the user's named lock (GET_LOCK).
+// MySQL InnoDB's row locks, a login that meets another being rolled back
+// as a deadlock's victim and run again.
 //
 // Expired rows are never served and are deleted in the background, in
 // small batches; several processes may share a table, each running its own

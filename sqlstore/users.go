@@ -99,7 +99,7 @@ func (s *Store) deleteUserMySQL(ctx context.Context, args func() []any) ([]strin
 			}
 			return deleted, tx.Commit()
 		}()
-		if err == nil || try == deadlockTries || !isDeadlock(err) {
+		if err == nil || !againAfterDeadlock(ctx, try, err) {
 			return deleted, err
 		}
 	}
